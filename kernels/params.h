@@ -1,0 +1,141 @@
+// Launch parameters of the replica-batched kernels, shared by the CPU and CUDA backends. The
+// model kernels take the element type T: float for training and sampling, double for the
+// finite-difference checks of every backward pass.
+// Every kernel advances all R replicas in one call; a tensor of replica r starts at
+// base + r * stride. Shape legend: R replicas, N examples, T positions, D model width,
+// H heads, E head width (D = H * E), F MLP width, C output classes, P parameters.
+#pragma once
+
+#include <cstdint>
+
+namespace glassy {
+
+// C[r] = beta * C[r] + residual[r] + op(A[r]) * op(B[r]), then the epilogue in this order:
+// add bias[r] to every row, multiply by (mask[r] > 0) elementwise, apply ReLU. The residual
+// (a skip connection) may not alias C. op(X) is X or its transpose.
+// A is (M, K) after op, B is (K, N) after op, C is (M, N); all row-major with the given
+// leading dimensions. The sum over K runs in increasing k for every element, whatever the
+// tiling or thread count, so results are bitwise reproducible.
+template <typename T>
+struct GemmParams {
+  int64_t batch = 1;
+  int64_t m = 0, n = 0, k = 0;
+  const T* a = nullptr;
+  int64_t lda = 0, stride_a = 0;
+  bool trans_a = false;
+  const T* b = nullptr;
+  int64_t ldb = 0, stride_b = 0;
+  bool trans_b = false;
+  T* c = nullptr;
+  int64_t ldc = 0, stride_c = 0;
+  T beta = 0;            // 0 overwrites C (never reads it), 1 accumulates
+  const T* bias = nullptr;  // (N) per replica, or null
+  int64_t stride_bias = 0;
+  const T* mask = nullptr;  // laid out like C (ldm, stride_mask), or null
+  int64_t ldm = 0, stride_mask = 0;
+  const T* residual = nullptr;  // laid out like C (ld_residual, stride_residual), or null
+  int64_t ld_residual = 0, stride_residual = 0;
+  bool relu = false;
+};
+
+// Causal softmax attention over a short context, all heads at once. Queries exist at the last
+// tq of the t positions (tq = t, or tq = 1 for the trimmed last layer); the query at position
+// (t - tq + i) sees keys 0..(t - tq + i).
+template <typename T>
+struct AttentionParams {
+  int64_t replicas = 1, examples = 0;
+  int t = 0, tq = 0, heads = 0, head_dim = 0;
+  const T* q = nullptr;  // (R, N, tq, H * E), row stride H * E
+  const T* k = nullptr;  // (R, N, t, H * E)
+  const T* v = nullptr;  // (R, N, t, H * E)
+  T* probs = nullptr;    // (R, N, H, tq, t): forward writes, backward reads
+  T* out = nullptr;      // (R, N, tq, H * E): forward writes
+  const T* d_out = nullptr;  // (R, N, tq, H * E): backward reads
+  T* d_q = nullptr;          // (R, N, tq, H * E): backward overwrites
+  T* d_k = nullptr;          // (R, N, t, H * E): backward overwrites
+  T* d_v = nullptr;          // (R, N, t, H * E): backward overwrites
+};
+
+// x[r, n, t, :] = W_E[r, tokens[n, t], :] + W_pos[r, t, :] and its backward.
+template <typename T>
+struct EmbeddingParams {
+  int64_t replicas = 1, examples = 0;
+  int t = 0, width = 0, vocab = 0;
+  const int32_t* tokens = nullptr;  // (N, T), shared by all replicas
+  const T* w_embed = nullptr;   // (V, D) at replica stride param_stride
+  const T* w_pos = nullptr;     // (T, D) at replica stride param_stride
+  T* d_w_embed = nullptr;       // (V, D): backward overwrites
+  T* d_w_pos = nullptr;         // (T, D): backward overwrites
+  int64_t param_stride = 0;         // P
+  T* x = nullptr;               // (R, N, T, D): forward overwrites
+  const T* d_x = nullptr;       // (R, N, T, D): backward reads
+};
+
+// Per-replica coefficients of the objective whose gradient the loss kernel returns:
+// J = coef_loss * L + coef_log_loss * ln L + coef_smooth_acc * A_smooth, where L is the mean
+// cross-entropy and A_smooth the mean of sigmoid(slope * margin) over the examples.
+struct LossObjective {
+  double coef_loss = 0.0;
+  double coef_log_loss = 0.0;
+  double coef_smooth_acc = 0.0;
+};
+
+// Per-replica results of the loss kernel.
+struct LossStats {
+  double loss = 0.0;          // mean cross-entropy L
+  double log_loss = 0.0;      // ln L, accurate where L underflows float32
+  double accuracy = 0.0;      // fraction with argmax == answer (ties count as wrong)
+  double smooth_accuracy = 0.0;
+  double saturated = 0.0;     // fraction whose float32 softmax gives the answer probability 1
+};
+
+template <typename T>
+struct LossParams {
+  int64_t replicas = 1, examples = 0;
+  int classes = 0;
+  double slope = 7.0;                   // s in sigmoid(s * margin)
+  const T* logits = nullptr;        // (R, N, C), row stride ld_logits
+  int64_t ld_logits = 0, stride_logits = 0;
+  const int32_t* answers = nullptr;     // (N)
+  const LossObjective* objective = nullptr;  // (R), or null for no gradient
+  T* d_logits = nullptr;            // (R, N, C) like logits: overwritten when objective set
+  double* example_loss = nullptr;       // (R, N) scratch
+  double* example_margin = nullptr;     // (R, N) scratch
+  LossStats* stats = nullptr;           // (R) overwritten
+};
+
+}  // namespace glassy
+
+namespace glassy {
+
+// Per-replica AdamW scalars for one step, computed on the host (PyTorch's AdamW):
+//   p <- p (1 - lr_t wd);  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+//   p <- p - (lr_t / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+struct AdamWScalars {
+  float lr = 0.0f;           // lr_t, after warm-up
+  float weight_decay = 0.0f;
+  float beta1 = 0.9f, beta2 = 0.98f, eps = 1e-8f;
+  float step_size = 0.0f;         // lr_t / (1 - b1^t)
+  float bias_correction2_sqrt = 1.0f;  // sqrt(1 - b2^t)
+};
+
+// Per-replica SGD scalars (PyTorch's SGD with coupled L2 weight decay):
+//   g' = g + wd p;  buf <- mu buf + g';  p <- p - lr buf.
+struct SgdScalars {
+  float lr = 0.0f;
+  float weight_decay = 0.0f;
+  float momentum = 0.0f;
+};
+
+// One optimizer step over all replicas; per-replica tensors are (R, P) at stride P.
+struct OptimizerParams {
+  int64_t replicas = 1, params = 0;
+  float* weights = nullptr;        // (R, P)
+  const float* grads = nullptr;    // (R, P)
+  float* state1 = nullptr;         // AdamW m, SGD momentum buffer: (R, P)
+  float* state2 = nullptr;         // AdamW v: (R, P)
+  const AdamWScalars* adamw = nullptr;  // (R)
+  const SgdScalars* sgd = nullptr;      // (R)
+};
+
+}  // namespace glassy
