@@ -1,0 +1,66 @@
+// Gradient-based optimizers over R replicas with per-replica learning rate and weight decay:
+// AdamW (decoupled weight decay, PyTorch's convention p <- p (1 - lr_t wd)) and SGD with
+// momentum (coupled L2 decay, PyTorch's convention), a linear learning-rate warm-up, and an
+// optional projection onto a fixed global norm after every step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/buffer.h"
+
+namespace glassy {
+
+enum class OptimizerKind { adamw, sgd };
+
+// Warm-up over W steps, for the k-th step (k = 1, 2, ...):
+//   from_zero: lr_k = lr min((k - 1) / W, 1), so the first step has lr 0 (the grokking
+//              reference code's LambdaLR(min(step / W, 1)));
+//   ramp:      lr_k = lr min(k / W, 1), from lr / W up to lr.
+enum class WarmupStyle { from_zero, ramp };
+
+OptimizerKind parse_optimizer_kind(const std::string& name);
+std::string optimizer_kind_name(OptimizerKind kind);
+WarmupStyle parse_warmup_style(const std::string& name);
+std::string warmup_style_name(WarmupStyle style);
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::adamw;
+  double beta1 = 0.9, beta2 = 0.98, eps = 1e-8;  // AdamW
+  double momentum = 0.9;                          // SGD
+  int64_t warmup_steps = 10;
+  WarmupStyle warmup = WarmupStyle::from_zero;
+  double fixed_norm = 0.0;  // > 0: rescale every replica to this global norm after each step
+};
+
+struct ReplicaHyper {
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+};
+
+// Throws UsageError for a setting outside its allowed range.
+void optimizer_validate(const OptimizerConfig& config, const std::vector<ReplicaHyper>& hyper);
+
+class Optimizer {
+public:
+  Optimizer(Backend& backend, const OptimizerConfig& config, std::vector<ReplicaHyper> hyper,
+            int64_t params);
+
+  // Applies one step to weights (R, P) given grads (R, P).
+  void step(Buffer<float>& weights, const Buffer<float>& grads);
+
+  // Returns the learning rate replica r uses at step k (k = 1 is the first step).
+  double learning_rate(int64_t replica, int64_t k) const;
+  int64_t steps_done() const { return steps_done_; }
+
+private:
+  Backend& backend_;
+  OptimizerConfig config_;
+  std::vector<ReplicaHyper> hyper_;
+  int64_t params_;
+  int64_t steps_done_ = 0;
+  Buffer<float> state1_, state2_;  // (R, P): AdamW m and v, or the SGD momentum buffer
+};
+
+}  // namespace glassy
