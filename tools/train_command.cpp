@@ -1,0 +1,272 @@
+// `glassy train`. The run directory it writes:
+//   config.json    the resolved settings, the replica grid, the machine and the build
+//   split.csv      every example with its set (train or test), reproducible from split-seed
+//   metrics.csv    one row per replica per evaluation step
+//   summary.json   per replica: steps to 99% train and 95% test accuracy, final values
+//   weights.npy    the final parameters (R, P), float32; parameters.json names the slices
+#include "tools/train_command.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "engine/csv_format.h"
+#include "engine/npy.h"
+#include "engine/run_dir.h"
+#include "models/task_system.h"
+#include "samplers/trainer.h"
+#include "tools/progress.h"
+#include "tools/signals.h"
+#include "tools/train_settings.h"
+
+#ifndef GLASSY_VERSION
+#define GLASSY_VERSION "unknown"
+#endif
+
+namespace glassy {
+namespace {
+
+constexpr double kTrainAccuracyTarget = 0.99;
+constexpr double kTestAccuracyTarget = 0.95;
+
+// The first evaluated steps at which a replica reached the accuracy targets.
+struct ReplicaProgress {
+  std::optional<int64_t> train_target_step, test_target_step;
+};
+
+std::string split_csv(const Split& split, int64_t p) {
+  std::string text = "index,x,y,answer,set\n";
+  auto add = [&](const Dataset& set, const std::vector<int64_t>& index, const char* name) {
+    for (int64_t i = 0; i < set.size(); ++i) {
+      text += fmt::format("{},{},{},{},{}\n", index[i], index[i] / p, index[i] % p,
+                          set.answers[i], name);
+    }
+  };
+  add(split.train, split.train_index, "train");
+  add(split.test, split.test_index, "test");
+  return text;
+}
+
+nlohmann::json layout_json(const ParameterLayout& layout) {
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const TensorInfo& t : layout.tensors()) {
+    tensors.push_back({{"name", t.name}, {"shape", t.shape}, {"offset", t.offset},
+                       {"size", t.size}, {"init_std", t.init_std}});
+  }
+  return {{"parameters", layout.size()}, {"tensors", tensors}};
+}
+
+void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
+                  std::size_t model_bytes, std::size_t optimizer_bytes) {
+  const TrainSettings& s = plan.settings;
+  const int64_t r = int64_t(plan.replicas.size());
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"preset", s.preset.empty() ? "(none)" : s.preset},
+      {"task", fmt::format("{} mod {}, train fraction {}, split seed {}", s.task, s.p,
+                           s.train_frac, plan.split_seed)},
+      {"model", fmt::format("{} layer(s), d_model {}, {} heads, d_mlp {}, {} classes, trim {}",
+                            s.layers, s.d_model, s.heads, plan.model.d_mlp, plan.model.classes,
+                            s.trim_last_layer ? "on" : "off")},
+      {"parameters", fmt::format("{} per replica", params)},
+      {"optimizer", fmt::format("{}, lr {}, wd {}, betas ({}, {}), eps {}, warm-up {} ({})",
+                                s.optimizer, s.lr, s.wd, s.beta1, s.beta2, s.eps,
+                                s.warmup_steps, s.warmup_style)},
+      {"fixed norm", s.fixed_norm > 0.0 ? fmt::format("{}", s.fixed_norm) : "off"},
+      {"replicas", fmt::format("{} (seeds x lr x wd)", r)},
+      {"steps", fmt::format("{}, metrics every {}, log every {}", s.steps, s.eval_every,
+                            s.log_every)},
+      {"device", backend.device_description()},
+      {"memory", fmt::format("parameters and gradients {}, optimizer state {}, activations {}",
+                             format_bytes(2.0 * 4.0 * double(r * params)),
+                             format_bytes(double(optimizer_bytes)),
+                             format_bytes(double(model_bytes)))},
+      {"output", s.out},
+  };
+  std::cerr << "glassy train\n" << format_table(rows) << std::flush;
+}
+
+std::string mean_field(const std::vector<double>& values) {
+  double sum = 0.0;
+  for (double v : values) sum += v;
+  return fmt::format("{:.4g}", sum / double(values.size()));
+}
+
+void print_progress(const TrainRecord& record, int64_t total, ProgressClock& clock,
+                    int64_t replicas) {
+  std::vector<double> loss, train_acc, test_acc, norm;
+  for (int64_t r = 0; r < replicas; ++r) {
+    loss.push_back(record.train[r].loss);
+    train_acc.push_back(record.train[r].accuracy);
+    test_acc.push_back(record.test[r].accuracy);
+    norm.push_back(record.weight_norm[r]);
+  }
+  const double ms = clock.lap_ms_per_step(record.step);
+  std::cerr << fmt::format(
+      "step {:>{}}/{} | loss {:>9} | train acc {:>6} | test acc {:>6} | norm {:>7} | "
+      "{:>8.2f} ms/step | {:>8.1f} replica-steps/s | ETA {}\n",
+      record.step, std::to_string(total).size(), total, mean_field(loss),
+      mean_field(train_acc), mean_field(test_acc), mean_field(norm), ms,
+      1000.0 * double(replicas) / ms, format_duration(clock.eta_seconds(record.step, total)));
+}
+
+void write_metrics_rows(CsvWriter& metrics, const TrainRecord& record, int64_t replicas) {
+  for (int64_t r = 0; r < replicas; ++r) {
+    const LossStats& train = record.train[r];
+    const LossStats& test = record.test[r];
+    metrics.write_row({std::to_string(record.step), std::to_string(r),
+                       format_double(train.loss), format_double(train.log_loss),
+                       format_double(train.accuracy), format_double(test.loss),
+                       format_double(test.accuracy), format_double(test.smooth_accuracy),
+                       format_double(record.weight_norm[r]), format_double(record.lr[r])});
+  }
+}
+
+nlohmann::json summary_json(const TrainPlan& plan, const std::vector<ReplicaProgress>& progress,
+                            const TrainRecord& last, const TrainOutcome& outcome,
+                            double seconds) {
+  nlohmann::json replicas = nlohmann::json::array();
+  for (std::size_t r = 0; r < progress.size(); ++r) {
+    const ReplicaProgress& p = progress[r];
+    nlohmann::json entry = {
+        {"replica", r},
+        {"seed", plan.replicas[r].seed},
+        {"lr", plan.replicas[r].hyper.lr},
+        {"wd", plan.replicas[r].hyper.weight_decay},
+        {"first_step_train_acc_99", p.train_target_step ? nlohmann::json(*p.train_target_step)
+                                                        : nlohmann::json(nullptr)},
+        {"first_step_test_acc_95", p.test_target_step ? nlohmann::json(*p.test_target_step)
+                                                      : nlohmann::json(nullptr)},
+        {"final_train_acc", last.train[r].accuracy},
+        {"final_test_acc", last.test[r].accuracy},
+        {"final_train_loss", last.train[r].loss},
+        {"final_log_train_loss", last.train[r].log_loss},
+        {"final_test_loss", last.test[r].loss},
+        {"final_weight_norm", last.weight_norm[r]},
+    };
+    if (p.train_target_step && p.test_target_step && *p.train_target_step > 0) {
+      entry["grokking_delay_ratio"] =
+          double(*p.test_target_step) / double(*p.train_target_step);
+    }
+    replicas.push_back(entry);
+  }
+  return {{"steps_done", outcome.steps_done},
+          {"steps_planned", plan.settings.steps},
+          {"interrupted", outcome.interrupted},
+          {"wall_seconds", seconds},
+          {"eval_every", plan.settings.eval_every},
+          {"replicas", replicas}};
+}
+
+void print_summary(const TrainPlan& plan, const std::vector<ReplicaProgress>& progress,
+                   const TrainRecord& last) {
+  std::cout << fmt::format("{:>7} {:>10} {:>8} {:>6} {:>16} {:>16} {:>9} {:>8} {:>9}\n",
+                           "replica", "seed", "lr", "wd", "train>=99% step", "test>=95% step",
+                           "train acc", "test acc", "norm");
+  auto step_text = [](const std::optional<int64_t>& step) {
+    return step ? std::to_string(*step) : std::string("never");
+  };
+  for (std::size_t r = 0; r < progress.size(); ++r) {
+    std::cout << fmt::format("{:>7} {:>10} {:>8.3g} {:>6.3g} {:>16} {:>16} {:>9.4f} {:>8.4f} "
+                             "{:>9.3f}\n",
+                             r, plan.replicas[r].seed, plan.replicas[r].hyper.lr,
+                             plan.replicas[r].hyper.weight_decay,
+                             step_text(progress[r].train_target_step),
+                             step_text(progress[r].test_target_step), last.train[r].accuracy,
+                             last.test[r].accuracy, last.weight_norm[r]);
+  }
+}
+
+// Writes the files that describe the run before it starts.
+void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Split& split,
+                      const Backend& backend, const ParameterLayout& layout) {
+  nlohmann::json config = train_plan_json(plan);
+  config["parameters"] = layout.size();
+  config["train_examples"] = split.train.size();
+  config["test_examples"] = split.test.size();
+  config["device"] = backend.device_description();
+  config["glassy_version"] = GLASSY_VERSION;
+  write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
+  write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
+  write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");
+}
+
+int run_plan(const TrainPlan& plan, const Split& split) {
+  const TrainSettings& s = plan.settings;
+  std::unique_ptr<Backend> backend = make_backend(parse_backend_kind(s.backend));
+  backend->set_threads(s.threads);
+  const RunDirectory dir = RunDirectory::create(s.out);
+
+  const int64_t replicas = int64_t(plan.replicas.size());
+  TaskSystem system(*backend, plan.model, split, replicas, s.slope);
+  const int64_t params = system.parameter_count();
+  std::vector<uint64_t> seeds;
+  std::vector<ReplicaHyper> hyper;
+  for (const ReplicaSpec& replica : plan.replicas) {
+    seeds.push_back(replica.seed);
+    hyper.push_back(replica.hyper);
+  }
+  Buffer<float> weights(*backend, replicas * params);
+  system.initialize(weights, seeds);
+  Optimizer optimizer(*backend, plan.optimizer, hyper, params);
+  const std::size_t optimizer_bytes =
+      (plan.optimizer.kind == OptimizerKind::adamw ? 2 : 1) * weights.bytes();
+  print_config(plan, *backend, params, system.model().activation_bytes(), optimizer_bytes);
+  write_run_inputs(dir, plan, split, *backend, system.layout());
+
+  CsvWriter metrics(dir.file("metrics.csv"),
+                    {"step", "replica", "train_loss", "log_train_loss", "train_acc",
+                     "test_loss", "test_acc", "smooth_test_acc", "weight_norm", "lr"});
+  std::vector<ReplicaProgress> progress(replicas);
+  TrainRecord last;
+  ProgressClock clock(0);
+  TrainerOptions options{s.steps, s.eval_every};
+  auto on_record = [&](const TrainRecord& record) {
+    write_metrics_rows(metrics, record, replicas);
+    for (int64_t r = 0; r < replicas; ++r) {
+      if (!progress[r].train_target_step && record.train[r].accuracy >= kTrainAccuracyTarget) {
+        progress[r].train_target_step = record.step;
+      }
+      if (!progress[r].test_target_step && record.test[r].accuracy >= kTestAccuracyTarget) {
+        progress[r].test_target_step = record.step;
+      }
+    }
+    if (record.step % s.log_every == 0 || record.step == s.steps) {
+      print_progress(record, s.steps, clock, replicas);
+    }
+    last = record;
+  };
+  const TrainOutcome outcome =
+      train_replicas(system, optimizer, weights, options, on_record, &install_stop_handlers());
+  if (outcome.interrupted) print_progress(last, s.steps, clock, replicas);
+
+  const double seconds = clock.elapsed_seconds();
+  const std::vector<float> host_weights = weights.download();
+  const std::vector<int64_t> shape = {replicas, params};
+  npy_write(dir.file("weights.npy"), host_weights.data(), shape);
+  write_file_atomic(dir.file("summary.json"),
+                    summary_json(plan, progress, last, outcome, seconds).dump(2) + "\n");
+  print_summary(plan, progress, last);
+  if (outcome.interrupted) {
+    std::cerr << fmt::format("stopped by signal {} at step {}; results so far are in {}\n",
+                             stop_signal(), outcome.steps_done, s.out);
+    return 128 + stop_signal();
+  }
+  std::cerr << fmt::format("finished {} steps in {}; results in {}\n", outcome.steps_done,
+                           format_duration(seconds), s.out);
+  return 0;
+}
+
+}  // namespace
+
+int run_train_command(const std::vector<std::string>& args) {
+  const TrainSettings settings = parse_train_settings(args);
+  const TrainPlan plan = resolve_train_plan(settings);
+  // Everything that can reject the input runs before the run directory exists.
+  const Split split = make_split(plan.operation, plan.settings.p, plan.settings.train_frac,
+                                 plan.split_seed);
+  RunDirectory::check_creatable(plan.settings.out);
+  return run_plan(plan, split);
+}
+
+}  // namespace glassy

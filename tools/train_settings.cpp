@@ -1,0 +1,431 @@
+// Flags, presets and config files of `glassy train`.
+#include "tools/train_settings.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <sstream>
+
+#include "engine/error.h"
+
+namespace glassy {
+namespace {
+
+struct Preset {
+  std::string name;
+  std::string description;
+  std::function<void(TrainSettings&)> apply;
+};
+
+// The paper's AdamW baselines: full batch, p = 67, train fraction 0.5, d_model 128, weight
+// decay 1, 10,000 steps; the learning rate depends on the task.
+void apply_paper(TrainSettings& s, const std::string& task, const std::string& lr) {
+  s.task = task;
+  s.p = 67;
+  s.train_frac = 0.5;
+  s.d_model = 128;
+  s.heads = 4;
+  s.d_mlp = 512;
+  s.lr = lr;
+  s.wd = "1";
+  s.steps = 10000;
+  s.seeds = "0";
+  s.split_seed = "0";
+}
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all = {
+      {"demo", "x+y at p = 31, train fraction 0.6, d_model 64, 4 seeds, 3,000 steps: groks in "
+       "about 2 minutes on 2 CPU cores",
+       [](TrainSettings& s) {
+         s.task = "x+y";
+         s.p = 31;
+         s.train_frac = 0.6;
+         s.d_model = 64;
+         s.heads = 4;
+         s.d_mlp = 256;
+         s.lr = "3e-3";
+         s.wd = "1";
+         s.steps = 3000;
+         s.seeds = "0,1,2,3";
+         s.split_seed = "0";
+         s.log_every = 250;
+       }},
+      {"paper-add", "x+y, p = 67, d_model 128, AdamW lr 3e-3, wd 1, 10,000 steps",
+       [](TrainSettings& s) { apply_paper(s, "x+y", "3e-3"); }},
+      {"paper-x2y", "x^2+y, p = 67, d_model 128, AdamW lr 5e-3, wd 1, 10,000 steps",
+       [](TrainSettings& s) { apply_paper(s, "x^2+y", "5e-3"); }},
+      {"paper-x3", "x^3+xy^2+y, p = 67, d_model 128, AdamW lr 1e-2, wd 1, 10,000 steps",
+       [](TrainSettings& s) { apply_paper(s, "x^3+xy^2+y", "1e-2"); }},
+      {"paper-add-fixed-norm",
+       "x+y as paper-add, but lr 1e-3, no weight decay, global norm fixed at 30",
+       [](TrainSettings& s) {
+         apply_paper(s, "x+y", "1e-3");
+         s.wd = "0";
+         s.fixed_norm = 30.0;
+       }},
+  };
+  return all;
+}
+
+std::string preset_names() {
+  std::string names;
+  for (const Preset& preset : presets()) names += (names.empty() ? "" : ", ") + preset.name;
+  return names;
+}
+
+void apply_preset(const std::string& name, TrainSettings& settings) {
+  for (const Preset& preset : presets()) {
+    if (preset.name == name) {
+      preset.apply(settings);
+      settings.preset = name;
+      return;
+    }
+  }
+  throw UsageError(fmt::format("--preset must be one of {}, got '{}'", preset_names(), name));
+}
+
+// Returns the value of --name in args ("--name value" or "--name=value"), or "".
+std::string find_flag(const std::vector<std::string>& args, const std::string& name) {
+  std::string value;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name && i + 1 < args.size()) value = args[i + 1];
+    if (args[i].rfind(name + "=", 0) == 0) value = args[i].substr(name.size() + 1);
+  }
+  return value;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Returns the flag names (without dashes) a config file may use.
+std::vector<std::string> config_keys(CLI::App& app) {
+  std::vector<std::string> keys;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      if (name != "help" && name != "config") keys.push_back(name);
+    }
+  }
+  return keys;
+}
+
+std::string json_to_flag_value(const nlohmann::json& value, const std::string& key) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_number()) return value.dump();
+  if (value.is_array()) {
+    std::string joined;
+    for (const nlohmann::json& item : value) {
+      joined += (joined.empty() ? "" : ",") + json_to_flag_value(item, key);
+    }
+    return joined;
+  }
+  throw UsageError(fmt::format("config key '{}' must be a string, number, boolean or list, "
+                               "got {}", key, value.dump()));
+}
+
+// Reads a JSON config file into "--key value" arguments, rejecting unknown keys.
+std::vector<std::string> config_file_args(const std::string& path, CLI::App& app) {
+  std::ifstream file(path);
+  GLASSY_REQUIRE(file.good(), "--config '{}' cannot be read; check the path", path);
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(file);
+  } catch (const nlohmann::json::parse_error& error) {
+    throw UsageError(fmt::format("--config '{}' is not valid JSON: {}", path, error.what()));
+  }
+  GLASSY_REQUIRE(config.is_object(), "--config '{}' must hold a JSON object of flag names "
+                 "and values, e.g. {{\"lr\": 0.003}}", path);
+  const std::vector<std::string> keys = config_keys(app);
+  std::vector<std::string> args;
+  for (const auto& [key, value] : config.items()) {
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      std::string closest = keys.front();
+      for (const std::string& k : keys) {
+        if (edit_distance(k, key) < edit_distance(closest, key)) closest = k;
+      }
+      throw UsageError(fmt::format("--config '{}': unknown key '{}'; did you mean '{}'? "
+                                   "Keys are the flag names of 'glassy train --help' without "
+                                   "the dashes", path, key, closest));
+    }
+    args.push_back("--" + key);
+    args.push_back(json_to_flag_value(value, key));
+  }
+  return args;
+}
+
+std::vector<double> parse_number_list(const std::string& text, const std::string& flag) {
+  std::vector<double> values;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    GLASSY_REQUIRE(used > 0 && used == item.size(),
+                   "{} must be a number or a comma-separated list of numbers, got '{}'", flag,
+                   text);
+    values.push_back(value);
+  }
+  GLASSY_REQUIRE(!values.empty(), "{} must list at least one number, got '{}'", flag, text);
+  return values;
+}
+
+uint64_t parse_seed(const std::string& text, const std::string& flag) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    GLASSY_REQUIRE(!text.empty() && text[0] != '-', "");
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  GLASSY_REQUIRE(used > 0 && used == text.size(),
+                 "{} must be non-negative integers below 2^64, got '{}'", flag, text);
+  return value;
+}
+
+std::vector<uint64_t> parse_seed_list(const std::string& text, const std::string& flag) {
+  std::vector<uint64_t> seeds;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) seeds.push_back(parse_seed(item, flag));
+  GLASSY_REQUIRE(!seeds.empty(), "{} must list at least one seed, got '{}'", flag, text);
+  return seeds;
+}
+
+uint64_t random_seed() {
+  std::random_device device;
+  return (uint64_t(device()) << 32 | device()) & ((uint64_t(1) << 53) - 1);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> train_presets() {
+  std::vector<std::pair<std::string, std::string>> list;
+  for (const Preset& preset : presets()) list.emplace_back(preset.name, preset.description);
+  return list;
+}
+
+void add_train_options(CLI::App& app, TrainSettings& s) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string preset_help = "start from a preset (flags and --config override it):";
+  for (const Preset& preset : presets()) {
+    preset_help += "\n  " + preset.name + ": " + preset.description;
+  }
+  app.add_option("--preset", s.preset, preset_help);
+  app.add_option("--config", s.config_file,
+                 "JSON file of settings, keys are these flag names without dashes, e.g. "
+                 "{\"lr\": [0.001, 0.003], \"p\": 67}");
+
+  app.add_option("--task", s.task, "operation: x+y, x-y, x*y, x/y, x^2+y, x^3+xy^2+y (mod p)")
+      ->capture_default_str();
+  app.add_option("--p", s.p, "modulus; x/y needs a prime")->capture_default_str();
+  app.add_option("--train-frac", s.train_frac, "fraction of all pairs used for training, in "
+                 "(0, 1)")->capture_default_str();
+  app.add_option("--split-seed", s.split_seed, "seed of the train/test shuffle (default: "
+                 "random, recorded in config.json)");
+
+  app.add_option("--d-model", s.d_model, "model width")->capture_default_str();
+  app.add_option("--heads", s.heads, "attention heads; must divide --d-model")
+      ->capture_default_str();
+  app.add_option("--d-mlp", s.d_mlp, "MLP width (0: 4 x d-model)")->capture_default_str();
+  app.add_option("--layers", s.layers, "transformer layers")->capture_default_str();
+  app.add_option("--outputs", s.outputs, "output classes: p+1 (the '=' token is a class, as "
+                 "in the reference code) or p")->capture_default_str();
+  app.add_option("--trim-last-layer", s.trim_last_layer, "compute only what reaches the loss "
+                 "in the last layer (exact; about 2x less work)")->capture_default_str();
+  app.add_option("--slope", s.slope, "slope s of the smoothed accuracy sigmoid(s * margin)")
+      ->capture_default_str();
+
+  app.add_option("--optimizer", s.optimizer, "adamw or sgd (momentum, coupled L2 decay)")
+      ->capture_default_str();
+  app.add_option("--lr", s.lr, "learning rate; a comma-separated list makes a grid")
+      ->capture_default_str();
+  app.add_option("--wd", s.wd, "weight decay; a list makes a grid. AdamW decay is decoupled "
+                 "(PyTorch's convention p <- p (1 - lr_t wd) before the Adam update)")
+      ->capture_default_str();
+  app.add_option("--beta1", s.beta1, "AdamW beta1")->capture_default_str();
+  app.add_option("--beta2", s.beta2, "AdamW beta2")->capture_default_str();
+  app.add_option("--eps", s.eps, "AdamW epsilon, added to sqrt(v_hat) after bias correction")
+      ->capture_default_str();
+  app.add_option("--momentum", s.momentum, "SGD momentum")->capture_default_str();
+  app.add_option("--warmup-steps", s.warmup_steps, "linear learning-rate warm-up steps")
+      ->capture_default_str();
+  app.add_option("--warmup-style", s.warmup_style, "from-zero: step k uses lr min((k-1)/W, 1) "
+                 "(the reference code); ramp: lr min(k/W, 1)")->capture_default_str();
+  app.add_option("--fixed-norm", s.fixed_norm, "after every step rescale each replica's "
+                 "parameters to this global L2 norm (0: off)")->capture_default_str();
+
+  app.add_option("--seeds", s.seeds, "initialization seeds, comma-separated; one replica per "
+                 "seed and grid point");
+  app.add_option("--replicas", s.replicas, "number of seeds when --seeds is not given")
+      ->capture_default_str();
+  app.add_option("--seed", s.seed, "first seed when --seeds is not given (default: random, "
+                 "recorded in config.json)");
+  app.add_option("--steps", s.steps, "optimizer steps")->capture_default_str();
+  app.add_option("--eval-every", s.eval_every, "steps between rows of metrics.csv")
+      ->capture_default_str();
+  app.add_option("--log-every", s.log_every, "steps between progress lines")
+      ->capture_default_str();
+  app.add_option("--threads", s.threads, "CPU threads (0: all cores)")->capture_default_str();
+  app.add_option("--backend", s.backend, "cpu or cuda")->capture_default_str();
+  app.add_option("--out", s.out, "run directory to create (must not exist or be empty)");
+}
+
+TrainSettings parse_train_settings(const std::vector<std::string>& args) {
+  TrainSettings settings;
+  CLI::App probe;
+  add_train_options(probe, settings);
+
+  std::vector<std::string> merged;
+  const std::string config_path = find_flag(args, "--config");
+  if (!config_path.empty()) merged = config_file_args(config_path, probe);
+  std::string preset = find_flag(args, "--preset");
+  if (preset.empty()) preset = find_flag(merged, "--preset");
+  if (!preset.empty()) apply_preset(preset, settings);
+  merged.insert(merged.end(), args.begin(), args.end());
+
+  CLI::App app("glassy train");
+  add_train_options(app, settings);
+  // CLI11 takes its arguments in reverse order.
+  std::vector<std::string> reversed(merged.rbegin(), merged.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    throw;
+  } catch (const CLI::ParseError& error) {
+    throw UsageError(fmt::format("{}; run 'glassy train --help' for the flags", error.what()));
+  }
+  return settings;
+}
+
+TrainPlan resolve_train_plan(const TrainSettings& s) {
+  TrainPlan plan;
+  plan.settings = s;
+  plan.operation = parse_operation(s.task);
+  GLASSY_REQUIRE(s.p >= 2, "--p must be at least 2, got {}", s.p);
+  GLASSY_REQUIRE(std::isfinite(s.train_frac) && s.train_frac > 0.0 && s.train_frac < 1.0,
+                 "--train-frac must be in (0, 1), got {}", s.train_frac);
+  plan.split_seed = s.split_seed.empty() ? random_seed() : parse_seed(s.split_seed,
+                                                                       "--split-seed");
+  plan.settings.split_seed = std::to_string(plan.split_seed);
+
+  GLASSY_REQUIRE(s.outputs == "p+1" || s.outputs == "p",
+                 "--outputs must be p+1 or p, got '{}'", s.outputs);
+  plan.model.vocab = int(s.p + 1);
+  plan.model.context = 3;
+  plan.model.classes = int(s.outputs == "p+1" ? s.p + 1 : s.p);
+  plan.model.d_model = s.d_model;
+  plan.model.heads = s.heads;
+  GLASSY_REQUIRE(s.d_mlp >= 0, "--d-mlp must be at least 0 (0: 4 x d-model), got {}", s.d_mlp);
+  plan.model.d_mlp = s.d_mlp == 0 ? 4 * s.d_model : s.d_mlp;
+  plan.settings.d_mlp = plan.model.d_mlp;
+  plan.model.layers = s.layers;
+  plan.model.trim_last_layer = s.trim_last_layer;
+  transformer_validate(plan.model);
+  GLASSY_REQUIRE(std::isfinite(s.slope) && s.slope > 0.0, "--slope must be positive, got {}",
+                 s.slope);
+
+  plan.optimizer.kind = parse_optimizer_kind(s.optimizer);
+  plan.optimizer.beta1 = s.beta1;
+  plan.optimizer.beta2 = s.beta2;
+  plan.optimizer.eps = s.eps;
+  plan.optimizer.momentum = s.momentum;
+  plan.optimizer.warmup_steps = s.warmup_steps;
+  plan.optimizer.warmup = parse_warmup_style(s.warmup_style);
+  plan.optimizer.fixed_norm = s.fixed_norm;
+
+  // The replica grid: learning rates x weight decays x seeds, seeds varying fastest.
+  const std::vector<double> lrs = parse_number_list(s.lr, "--lr");
+  const std::vector<double> wds = parse_number_list(s.wd, "--wd");
+  std::vector<uint64_t> seeds;
+  if (!s.seeds.empty()) {
+    seeds = parse_seed_list(s.seeds, "--seeds");
+  } else {
+    GLASSY_REQUIRE(s.replicas >= 1 && s.replicas <= 100000,
+                   "--replicas must be in [1, 100000], got {}", s.replicas);
+    const uint64_t first = s.seed.empty() ? random_seed() : parse_seed(s.seed, "--seed");
+    for (int64_t i = 0; i < s.replicas; ++i) seeds.push_back(first + uint64_t(i));
+    plan.settings.seed = std::to_string(first);
+  }
+  for (double lr : lrs) {
+    for (double wd : wds) {
+      for (uint64_t seed : seeds) plan.replicas.push_back({seed, {lr, wd}});
+    }
+  }
+  std::vector<ReplicaHyper> hyper;
+  for (const ReplicaSpec& replica : plan.replicas) hyper.push_back(replica.hyper);
+  optimizer_validate(plan.optimizer, hyper);
+
+  GLASSY_REQUIRE(s.steps >= 0, "--steps must be at least 0, got {}", s.steps);
+  GLASSY_REQUIRE(s.eval_every >= 1, "--eval-every must be at least 1, got {}", s.eval_every);
+  GLASSY_REQUIRE(s.log_every >= 1, "--log-every must be at least 1, got {}", s.log_every);
+  GLASSY_REQUIRE(s.threads >= 0, "--threads must be at least 0 (0: all cores), got {}",
+                 s.threads);
+  parse_backend_kind(s.backend);
+  GLASSY_REQUIRE(!s.out.empty(), "--out is required: name a new directory for the run, e.g. "
+                 "--out runs/demo");
+  return plan;
+}
+
+nlohmann::json train_plan_json(const TrainPlan& plan) {
+  const TrainSettings& s = plan.settings;
+  nlohmann::json replicas = nlohmann::json::array();
+  for (std::size_t r = 0; r < plan.replicas.size(); ++r) {
+    replicas.push_back({{"replica", r},
+                        {"seed", plan.replicas[r].seed},
+                        {"lr", plan.replicas[r].hyper.lr},
+                        {"wd", plan.replicas[r].hyper.weight_decay}});
+  }
+  return {
+      {"preset", s.preset},
+      {"task", s.task},
+      {"p", s.p},
+      {"train-frac", s.train_frac},
+      {"split-seed", plan.split_seed},
+      {"d-model", s.d_model},
+      {"heads", s.heads},
+      {"d-mlp", plan.model.d_mlp},
+      {"layers", s.layers},
+      {"outputs", s.outputs},
+      {"classes", plan.model.classes},
+      {"trim-last-layer", s.trim_last_layer},
+      {"slope", s.slope},
+      {"optimizer", s.optimizer},
+      {"beta1", s.beta1},
+      {"beta2", s.beta2},
+      {"eps", s.eps},
+      {"momentum", s.momentum},
+      {"warmup-steps", s.warmup_steps},
+      {"warmup-style", s.warmup_style},
+      {"fixed-norm", s.fixed_norm},
+      {"steps", s.steps},
+      {"eval-every", s.eval_every},
+      {"log-every", s.log_every},
+      {"threads", s.threads},
+      {"backend", s.backend},
+      {"out", s.out},
+      {"replicas", replicas},
+  };
+}
+
+}  // namespace glassy

@@ -1,0 +1,91 @@
+// The settings of `glassy train`: every flag, the presets, config files, and their resolution
+// into one validated run description. Precedence, lowest first: built-in defaults, the
+// preset, the config file, the command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine/data.h"
+#include "models/transformer.h"
+#include "samplers/optimizer.h"
+
+namespace glassy {
+
+struct TrainSettings {
+  std::string preset;
+  std::string config_file;
+
+  // Task and data.
+  std::string task = "x+y";
+  int64_t p = 67;
+  double train_frac = 0.5;
+  std::string split_seed;  // empty: drawn at random and recorded
+
+  // Model.
+  int d_model = 128;
+  int heads = 4;
+  int d_mlp = 0;  // 0: 4 * d_model
+  int layers = 1;
+  std::string outputs = "p+1";
+  bool trim_last_layer = true;
+  double slope = 7.0;
+
+  // Optimizer; lists make a grid of replicas (lr x wd x seeds).
+  std::string optimizer = "adamw";
+  std::string lr = "3e-3";
+  std::string wd = "1";
+  double beta1 = 0.9, beta2 = 0.98, eps = 1e-8, momentum = 0.9;
+  int64_t warmup_steps = 10;
+  std::string warmup_style = "from-zero";
+  double fixed_norm = 0.0;
+
+  // Replicas and run.
+  std::string seeds;  // comma-separated; empty: --replicas seeds from --seed
+  int64_t replicas = 1;
+  std::string seed;   // first seed when --seeds is empty; empty: drawn at random
+  int64_t steps = 10000;
+  int64_t eval_every = 10;
+  int64_t log_every = 100;
+  int threads = 0;  // 0: every core
+  std::string backend = "cpu";
+  std::string out;
+};
+
+struct ReplicaSpec {
+  uint64_t seed = 0;
+  ReplicaHyper hyper;
+};
+
+// A validated run: the settings with every default filled in and the replica grid expanded.
+struct TrainPlan {
+  TrainSettings settings;
+  Operation operation = Operation::add;
+  uint64_t split_seed = 0;
+  TransformerConfig model;
+  OptimizerConfig optimizer;
+  std::vector<ReplicaSpec> replicas;
+};
+
+// Names of the built-in presets, and a one-line description of each.
+std::vector<std::pair<std::string, std::string>> train_presets();
+
+// Registers every flag of `glassy train` on app, bound to settings.
+void add_train_options(CLI::App& app, TrainSettings& settings);
+
+// Parses argv (without the program and subcommand names) into settings, applying the preset
+// and config file first. Throws UsageError (and lets CLI::CallForHelp through).
+TrainSettings parse_train_settings(const std::vector<std::string>& args);
+
+// Fills defaults, expands the grid and validates everything except the output directory.
+// Throws UsageError naming the first bad value.
+TrainPlan resolve_train_plan(const TrainSettings& settings);
+
+// The resolved configuration as written to config.json.
+nlohmann::json train_plan_json(const TrainPlan& plan);
+
+}  // namespace glassy
