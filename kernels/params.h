@@ -109,7 +109,7 @@ struct LossParams {
 namespace glassy {
 
 // Per-replica AdamW scalars for one step, computed on the host (PyTorch's AdamW):
-//   p <- p (1 - lr_t wd);  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+//   p <- p (1 - lr_t wd),   m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
 //   p <- p - (lr_t / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 struct AdamWScalars {
   float lr = 0.0f;           // lr_t, after warm-up

@@ -221,7 +221,7 @@ const T* Transformer<T>::forward(const T* weights, const int32_t* tokens,
 template <typename T>
 void Transformer<T>::layer_forward(int l, const T* weights) {
   const int64_t p = layout_.size(), n = examples_, t = config_.context, d = config_.d_model;
-  const int64_t f = config_.d_mlp, width = int64_t(config_.heads) * config_.head_dim();
+  const int64_t width = int64_t(config_.heads) * config_.head_dim();
   const int tq = queries(l);
   const LayerOffsets& w = offsets_[l];
   LayerActivations& act = activations_[l];
@@ -261,6 +261,16 @@ void Transformer<T>::layer_forward(int l, const T* weights) {
   mid.ld_residual = x_q.ld;
   mid.stride_residual = x_q.stride;
   backend_.gemm(mid);
+  mlp_forward(l, weights);
+}
+
+// The MLP block: reads mid (R, N, tq, D), writes hidden and the layer's output.
+template <typename T>
+void Transformer<T>::mlp_forward(int l, const T* weights) {
+  const int64_t p = layout_.size(), d = config_.d_model, f = config_.d_mlp;
+  const int64_t rows_q = examples_ * queries(l);
+  const LayerOffsets& w = offsets_[l];
+  LayerActivations& act = activations_[l];
 
   // hidden = relu(mid W_in + b_in)
   GemmParams<T> hidden = matmul(replicas_, rows_q, f, d, {act.mid.data(), d, rows_q * d}, false,
@@ -322,24 +332,17 @@ void Transformer<T>::backward(const T* weights, const T* d_logits, T* grads) {
   backend_.embedding_backward(embed);
 }
 
-// Backward of one layer: reads d_out (R, N, tq, D), overwrites d_in (R, N, T, D) and this
-// layer's parameter gradients.
+// Backward of the MLP block: reads d_out (R, N, tq, D), overwrites d_mid_ and the MLP's
+// parameter gradients.
 template <typename T>
-void Transformer<T>::layer_backward(int l, const T* weights, T* grads, T* d_out,
-                                 T* d_in) {
-  const int64_t p = layout_.size(), n = examples_, t = config_.context, d = config_.d_model;
-  const int64_t f = config_.d_mlp, width = int64_t(config_.heads) * config_.head_dim();
-  const int tq = queries(l);
-  const int64_t rows_q = n * tq;
+void Transformer<T>::mlp_backward(int l, const T* weights, T* grads, const T* d_out) {
+  const int64_t p = layout_.size(), d = config_.d_model, f = config_.d_mlp;
+  const int64_t rows_q = examples_ * queries(l);
   const LayerOffsets& w = offsets_[l];
   LayerActivations& act = activations_[l];
-  const T* x = residual_[l].data();
-  const MatrixView<T> x_all{x, d, n * t * d};
-  const MatrixView<T> x_q{x + (t - tq) * d, tq == t ? d : t * d, n * t * d};
   const MatrixView<T> d_out_view{d_out, d, rows_q * d};
   const MatrixView<T> hidden{act.hidden.data(), f, rows_q * f};
   const MatrixView<T> d_hidden{d_hidden_.data(), f, rows_q * f};
-  const MatrixView<T> d_mid{d_mid_.data(), d, rows_q * d};
 
   // MLP: d b_out, d W_out, then d hidden masked by the ReLU.
   backend_.column_sum(replicas_, rows_q, d, d_out, d, rows_q * d, grads + w.b_out, p, T(0));
@@ -364,6 +367,25 @@ void Transformer<T>::layer_backward(int l, const T* weights, T* grads, T* d_out,
   back_mid.ld_residual = d;
   back_mid.stride_residual = rows_q * d;
   backend_.gemm(back_mid);
+}
+
+// Backward of one layer: reads d_out (R, N, tq, D), overwrites d_in (R, N, T, D) and this
+// layer's parameter gradients.
+template <typename T>
+void Transformer<T>::layer_backward(int l, const T* weights, T* grads, const T* d_out,
+                                    T* d_in) {
+  mlp_backward(l, weights, grads, d_out);
+
+  const int64_t p = layout_.size(), n = examples_, t = config_.context, d = config_.d_model;
+  const int64_t width = int64_t(config_.heads) * config_.head_dim();
+  const int tq = queries(l);
+  const int64_t rows_q = n * tq;
+  const LayerOffsets& w = offsets_[l];
+  LayerActivations& act = activations_[l];
+  const T* x = residual_[l].data();
+  const MatrixView<T> x_all{x, d, n * t * d};
+  const MatrixView<T> x_q{x + (t - tq) * d, tq == t ? d : t * d, n * t * d};
+  const MatrixView<T> d_mid{d_mid_.data(), d, rows_q * d};
 
   // Attention output projection.
   backend_.gemm(matmul(replicas_, width, d, rows_q, {act.attended.data(), width,

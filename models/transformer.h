@@ -79,8 +79,9 @@ private:
 
   int queries(int layer) const;
   void layer_forward(int layer, const T* weights);
-  void layer_backward(int layer, const T* weights, T* grads, T* d_out,
-                      T* d_in);
+  void mlp_forward(int layer, const T* weights);
+  void layer_backward(int layer, const T* weights, T* grads, const T* d_out, T* d_in);
+  void mlp_backward(int layer, const T* weights, T* grads, const T* d_out);
 
   Backend& backend_;
   TransformerConfig config_;

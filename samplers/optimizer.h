@@ -15,9 +15,9 @@ namespace glassy {
 enum class OptimizerKind { adamw, sgd };
 
 // Warm-up over W steps, for the k-th step (k = 1, 2, ...):
-//   from_zero: lr_k = lr min((k - 1) / W, 1), so the first step has lr 0 (the grokking
-//              reference code's LambdaLR(min(step / W, 1)));
-//   ramp:      lr_k = lr min(k / W, 1), from lr / W up to lr.
+//   from_zero: lr_k = lr min((k - 1) / W, 1), so the first step has lr 0, as in the
+//              grokking reference code's LambdaLR with min(step / W, 1)
+//   ramp:      lr_k = lr min(k / W, 1), from lr / W up to lr
 enum class WarmupStyle { from_zero, ramp };
 
 OptimizerKind parse_optimizer_kind(const std::string& name);

@@ -14,15 +14,13 @@
 #include "engine/csv_format.h"
 #include "engine/npy.h"
 #include "engine/run_dir.h"
+#include "engine/version.h"
 #include "models/task_system.h"
 #include "samplers/trainer.h"
 #include "tools/progress.h"
 #include "tools/signals.h"
 #include "tools/train_settings.h"
 
-#ifndef GLASSY_VERSION
-#define GLASSY_VERSION "unknown"
-#endif
 
 namespace glassy {
 namespace {
@@ -185,7 +183,7 @@ void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Spli
   config["train_examples"] = split.train.size();
   config["test_examples"] = split.test.size();
   config["device"] = backend.device_description();
-  config["glassy_version"] = GLASSY_VERSION;
+  config["glassy_version"] = glassy_version();
   write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
   write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");

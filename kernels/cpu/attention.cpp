@@ -3,8 +3,8 @@
 // 1 / sqrt(E) and the softmax subtracts the row maximum before exponentiating.
 //
 // Backward, for one head with p = softmax(s), s_ij = q_i . k_j / sqrt(E), o_i = sum_j p_ij v_j:
-//   dv_j = sum_i p_ij do_i;  dp_ij = do_i . v_j;  ds_ij = p_ij (dp_ij - sum_l p_il dp_il);
-//   dq_i = sum_j ds_ij k_j / sqrt(E);  dk_j = sum_i ds_ij q_i / sqrt(E).
+//   dv_j = sum_i p_ij do_i,   dp_ij = do_i . v_j,   ds_ij = p_ij (dp_ij - sum_l p_il dp_il),
+//   dq_i = sum_j ds_ij k_j / sqrt(E),   dk_j = sum_i ds_ij q_i / sqrt(E).
 #include "kernels/cpu/attention.h"
 
 #include <cmath>
