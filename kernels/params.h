@@ -108,13 +108,20 @@ struct LossParams {
 
 namespace glassy {
 
-// Per-replica AdamW scalars for one step, computed on the host (PyTorch's AdamW):
-//   p <- p (1 - lr_t wd),   m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+// Per-replica AdamW scalars for one step, computed on the host in double and rounded once,
+// as PyTorch's AdamW does:
+//   p <- p (1 - lr_t wd),   m <- m + (1 - b1) (g - m),   v <- b2 v + (1 - b2) g^2,
 //   p <- p - (lr_t / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 struct AdamWScalars {
   float lr = 0.0f;           // lr_t, after warm-up
-  float weight_decay = 0.0f;
-  float beta1 = 0.9f, beta2 = 0.98f, eps = 1e-8f;
+  // 1 - lr_t wd in double: float(0.999) is 1.3e-8 off, which compounds to 1.3e-5 over 1000
+  // steps, so the kernel multiplies in double and rounds the product once.
+  double decay = 1.0;
+  float beta1 = 0.9f;
+  float one_minus_beta1 = 0.1f;  // 1 - b1 rounded from double: 1.0f - 0.999f is 1.3e-5 off
+  float beta2 = 0.98f;
+  float one_minus_beta2 = 0.02f;
+  float eps = 1e-8f;
   float step_size = 0.0f;         // lr_t / (1 - b1^t)
   float bias_correction2_sqrt = 1.0f;  // sqrt(1 - b2^t)
 };

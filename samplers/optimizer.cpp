@@ -19,16 +19,6 @@ std::string optimizer_kind_name(OptimizerKind kind) {
   return kind == OptimizerKind::adamw ? "adamw" : "sgd";
 }
 
-WarmupStyle parse_warmup_style(const std::string& name) {
-  if (name == "from-zero") return WarmupStyle::from_zero;
-  if (name == "ramp") return WarmupStyle::ramp;
-  throw UsageError(fmt::format("--warmup-style must be from-zero or ramp, got '{}'", name));
-}
-
-std::string warmup_style_name(WarmupStyle style) {
-  return style == WarmupStyle::from_zero ? "from-zero" : "ramp";
-}
-
 void optimizer_validate(const OptimizerConfig& c, const std::vector<ReplicaHyper>& hyper) {
   for (const ReplicaHyper& h : hyper) {
     GLASSY_REQUIRE(std::isfinite(h.lr) && h.lr > 0.0,
@@ -43,6 +33,8 @@ void optimizer_validate(const OptimizerConfig& c, const std::vector<ReplicaHyper
                  c.momentum);
   GLASSY_REQUIRE(c.warmup_steps >= 0, "--warmup-steps must be at least 0, got {}",
                  c.warmup_steps);
+  GLASSY_REQUIRE(c.warmup_start >= 0.0 && c.warmup_start <= 1.0,
+                 "--warmup-start must be in [0, 1], got {}", c.warmup_start);
   GLASSY_REQUIRE(c.fixed_norm >= 0.0 && std::isfinite(c.fixed_norm),
                  "--fixed-norm must be 0 (off) or a positive norm, got {}", c.fixed_norm);
 }
@@ -59,8 +51,8 @@ Optimizer::Optimizer(Backend& backend, const OptimizerConfig& config,
 double Optimizer::learning_rate(int64_t replica, int64_t k) const {
   const double lr = hyper_[replica].lr;
   if (config_.warmup_steps <= 0) return lr;
-  const double done = config_.warmup == WarmupStyle::from_zero ? double(k - 1) : double(k);
-  return lr * std::min(done / double(config_.warmup_steps), 1.0);
+  const double progress = std::min(double(k - 1) / double(config_.warmup_steps), 1.0);
+  return lr * (config_.warmup_start + (1.0 - config_.warmup_start) * progress);
 }
 
 void Optimizer::step(Buffer<float>& weights, const Buffer<float>& grads) {
@@ -81,8 +73,9 @@ void Optimizer::step(Buffer<float>& weights, const Buffer<float>& grads) {
     std::vector<AdamWScalars> scalars(replicas);
     for (int64_t r = 0; r < replicas; ++r) {
       const double lr = learning_rate(r, k);
-      scalars[r] = {float(lr), float(hyper_[r].weight_decay), float(config_.beta1),
-                    float(config_.beta2), float(config_.eps), float(lr / correction1),
+      scalars[r] = {float(lr), 1.0 - lr * hyper_[r].weight_decay, float(config_.beta1),
+                    float(1.0 - config_.beta1), float(config_.beta2),
+                    float(1.0 - config_.beta2), float(config_.eps), float(lr / correction1),
                     float(std::sqrt(correction2))};
     }
     Buffer<AdamWScalars> device(backend_, replicas);

@@ -14,23 +14,19 @@ namespace glassy {
 
 enum class OptimizerKind { adamw, sgd };
 
-// Warm-up over W steps, for the k-th step (k = 1, 2, ...):
-//   from_zero: lr_k = lr min((k - 1) / W, 1), so the first step has lr 0, as in the
-//              grokking reference code's LambdaLR with min(step / W, 1)
-//   ramp:      lr_k = lr min(k / W, 1), from lr / W up to lr
-enum class WarmupStyle { from_zero, ramp };
-
 OptimizerKind parse_optimizer_kind(const std::string& name);
 std::string optimizer_kind_name(OptimizerKind kind);
-WarmupStyle parse_warmup_style(const std::string& name);
-std::string warmup_style_name(WarmupStyle style);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adamw;
   double beta1 = 0.9, beta2 = 0.98, eps = 1e-8;  // AdamW
   double momentum = 0.9;                          // SGD
+  // Linear warm-up over W = warmup_steps steps from the factor f0 = warmup_start; the k-th
+  // step (k = 1, 2, ...) uses lr_k = lr (f0 + (1 - f0) min((k - 1) / W, 1)). With f0 = 0 the
+  // first step has lr 0, as in the grokking reference code's LambdaLR(min(step / W, 1));
+  // f0 = 0.1 is PyTorch's LinearLR(start_factor=0.1, total_iters=W).
   int64_t warmup_steps = 10;
-  WarmupStyle warmup = WarmupStyle::from_zero;
+  double warmup_start = 0.0;
   double fixed_norm = 0.0;  // > 0: rescale every replica to this global norm after each step
 };
 

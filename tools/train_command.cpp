@@ -67,9 +67,9 @@ void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
                             s.layers, s.d_model, s.heads, plan.model.d_mlp, plan.model.classes,
                             s.trim_last_layer ? "on" : "off")},
       {"parameters", fmt::format("{} per replica", params)},
-      {"optimizer", fmt::format("{}, lr {}, wd {}, betas ({}, {}), eps {}, warm-up {} ({})",
-                                s.optimizer, s.lr, s.wd, s.beta1, s.beta2, s.eps,
-                                s.warmup_steps, s.warmup_style)},
+      {"optimizer", fmt::format("{}, lr {}, wd {}, betas ({}, {}), eps {}, warm-up {} steps "
+                                "from {} x lr", s.optimizer, s.lr, s.wd, s.beta1, s.beta2,
+                                s.eps, s.warmup_steps, s.warmup_start)},
       {"fixed norm", s.fixed_norm > 0.0 ? fmt::format("{}", s.fixed_norm) : "off"},
       {"replicas", fmt::format("{} (seeds x lr x wd)", r)},
       {"steps", fmt::format("{}, metrics every {}, log every {}", s.steps, s.eval_every,
@@ -189,29 +189,12 @@ void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Spli
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");
 }
 
-int run_plan(const TrainPlan& plan, const Split& split) {
+// Runs the training loop, streaming metrics.csv, then writes the results.
+int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& system,
+                     Optimizer& optimizer, Buffer<float>& weights) {
   const TrainSettings& s = plan.settings;
-  std::unique_ptr<Backend> backend = make_backend(parse_backend_kind(s.backend));
-  backend->set_threads(s.threads);
-  const RunDirectory dir = RunDirectory::create(s.out);
-
-  const int64_t replicas = int64_t(plan.replicas.size());
-  TaskSystem system(*backend, plan.model, split, replicas, s.slope);
+  const int64_t replicas = system.replicas();
   const int64_t params = system.parameter_count();
-  std::vector<uint64_t> seeds;
-  std::vector<ReplicaHyper> hyper;
-  for (const ReplicaSpec& replica : plan.replicas) {
-    seeds.push_back(replica.seed);
-    hyper.push_back(replica.hyper);
-  }
-  Buffer<float> weights(*backend, replicas * params);
-  system.initialize(weights, seeds);
-  Optimizer optimizer(*backend, plan.optimizer, hyper, params);
-  const std::size_t optimizer_bytes =
-      (plan.optimizer.kind == OptimizerKind::adamw ? 2 : 1) * weights.bytes();
-  print_config(plan, *backend, params, system.model().activation_bytes(), optimizer_bytes);
-  write_run_inputs(dir, plan, split, *backend, system.layout());
-
   CsvWriter metrics(dir.file("metrics.csv"),
                     {"step", "replica", "train_loss", "log_train_loss", "train_acc",
                      "test_loss", "test_acc", "smooth_test_acc", "weight_norm", "lr"});
@@ -253,6 +236,32 @@ int run_plan(const TrainPlan& plan, const Split& split) {
   std::cerr << fmt::format("finished {} steps in {}; results in {}\n", outcome.steps_done,
                            format_duration(seconds), s.out);
   return 0;
+}
+
+int run_plan(const TrainPlan& plan, const Split& split) {
+  const TrainSettings& s = plan.settings;
+  std::unique_ptr<Backend> backend = make_backend(parse_backend_kind(s.backend));
+  backend->set_threads(s.threads);
+  const RunDirectory dir = RunDirectory::create(s.out);
+
+  const int64_t replicas = int64_t(plan.replicas.size());
+  TaskSystem system(*backend, plan.model, split, replicas, s.slope);
+  const int64_t params = system.parameter_count();
+  std::vector<uint64_t> seeds;
+  std::vector<ReplicaHyper> hyper;
+  for (const ReplicaSpec& replica : plan.replicas) {
+    seeds.push_back(replica.seed);
+    hyper.push_back(replica.hyper);
+  }
+  Buffer<float> weights(*backend, replicas * params);
+  system.initialize(weights, seeds);
+  Optimizer optimizer(*backend, plan.optimizer, hyper, params);
+  const std::size_t optimizer_bytes =
+      (plan.optimizer.kind == OptimizerKind::adamw ? 2 : 1) * weights.bytes();
+  print_config(plan, *backend, params, system.model().activation_bytes(), optimizer_bytes);
+  write_run_inputs(dir, plan, split, *backend, system.layout());
+
+  return train_and_record(plan, dir, system, optimizer, weights);
 }
 
 }  // namespace

@@ -19,8 +19,9 @@ struct Preset {
   std::function<void(TrainSettings&)> apply;
 };
 
-// The paper's AdamW baselines: full batch, p = 67, train fraction 0.5, d_model 128, weight
-// decay 1, 10,000 steps; the learning rate depends on the task.
+// The grokking study's AdamW baselines (Zhang et al. 2025): full batch, p = 67, train
+// fraction 0.5, d_model 128, weight decay 1 and 10,000 steps. Only the learning rate depends
+// on the task.
 void apply_paper(TrainSettings& s, const std::string& task, const std::string& lr) {
   s.task = task;
   s.p = 67;
@@ -112,6 +113,20 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+// Returns the closest name in names, or "" when none is within a third of the name's length.
+std::string closest_name(const std::string& name, const std::vector<std::string>& names) {
+  std::string best;
+  std::size_t best_distance = name.size() / 3 + 1;
+  for (const std::string& candidate : names) {
+    const std::size_t distance = edit_distance(candidate, name);
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
 // Returns the flag names (without dashes) a config file may use.
 std::vector<std::string> config_keys(CLI::App& app) {
   std::vector<std::string> keys;
@@ -154,18 +169,63 @@ std::vector<std::string> config_file_args(const std::string& path, CLI::App& app
   std::vector<std::string> args;
   for (const auto& [key, value] : config.items()) {
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      std::string closest = keys.front();
-      for (const std::string& k : keys) {
-        if (edit_distance(k, key) < edit_distance(closest, key)) closest = k;
-      }
-      throw UsageError(fmt::format("--config '{}': unknown key '{}'; did you mean '{}'? "
-                                   "Keys are the flag names of 'glassy train --help' without "
-                                   "the dashes", path, key, closest));
+      const std::string closest = closest_name(key, keys);
+      const std::string hint = closest.empty() ? "" : fmt::format("did you mean '{}'? ", closest);
+      throw UsageError(fmt::format("--config '{}': unknown key '{}'; {}Keys are the flag names "
+                                   "of 'glassy train --help' without the dashes", path, key,
+                                   hint));
     }
     args.push_back("--" + key);
     args.push_back(json_to_flag_value(value, key));
   }
   return args;
+}
+
+// Rejects arguments that are not "--flag value" or "--flag=value" pairs of known flags,
+// naming all of them in the order given. Every flag of glassy train takes a value.
+void check_known_flags(const std::vector<std::string>& args, CLI::App& app) {
+  const std::vector<std::string> keys = config_keys(app);
+  std::vector<std::string> unexpected;
+  std::string first_unknown;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const std::size_t equals = arg.find('=');
+    const std::string name = arg.rfind("--", 0) == 0 ? arg.substr(2, equals - 2) : "";
+    const bool known = name == "help" || name == "config" ||
+                       std::find(keys.begin(), keys.end(), name) != keys.end();
+    if (known) {
+      if (equals == std::string::npos) ++i;
+      continue;
+    }
+    if (first_unknown.empty() && !name.empty()) first_unknown = name;
+    unexpected.push_back(arg);
+  }
+  if (unexpected.empty()) return;
+  std::string message = "unexpected arguments:";
+  for (const std::string& arg : unexpected) message += " " + arg;
+  if (!first_unknown.empty()) {
+    message += fmt::format("; '--{}' is not a flag of glassy train", first_unknown);
+    const std::string suggestion = closest_name(first_unknown, keys);
+    if (!suggestion.empty()) message += fmt::format(" (did you mean '--{}'?)", suggestion);
+  }
+  throw UsageError(message + "; run 'glassy train --help' for the flags");
+}
+
+// Rewords CLI11's "Could not convert: --p = seven" as what the flag expects.
+std::string conversion_message(const CLI::ConversionError& error, CLI::App& app) {
+  const std::string text = error.what();
+  const std::size_t flag_start = text.find("--");
+  const std::size_t equals = text.find(" = ");
+  if (flag_start == std::string::npos || equals == std::string::npos) return text;
+  const std::string flag = text.substr(flag_start, equals - flag_start);
+  const std::string value = text.substr(equals + 3);
+  const CLI::Option* option = app.get_option_no_throw(flag);
+  const std::string type = option ? option->get_type_name() : "";
+  std::string expected = "a valid value";
+  if (type == "INT" || type == "UINT") expected = "an integer";
+  if (type == "FLOAT") expected = "a number";
+  if (type == "BOOLEAN") expected = "true or false";
+  return fmt::format("{} must be {}, got '{}'", flag, expected, value);
 }
 
 std::vector<double> parse_number_list(const std::string& text, const std::string& flag) {
@@ -217,16 +277,8 @@ uint64_t random_seed() {
   return (uint64_t(device()) << 32 | device()) & ((uint64_t(1) << 53) - 1);
 }
 
-}  // namespace
 
-std::vector<std::pair<std::string, std::string>> train_presets() {
-  std::vector<std::pair<std::string, std::string>> list;
-  for (const Preset& preset : presets()) list.emplace_back(preset.name, preset.description);
-  return list;
-}
-
-void add_train_options(CLI::App& app, TrainSettings& s) {
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+void add_source_options(CLI::App& app, TrainSettings& s) {
   std::string preset_help = "start from a preset (flags and --config override it):";
   for (const Preset& preset : presets()) {
     preset_help += "\n  " + preset.name + ": " + preset.description;
@@ -236,6 +288,9 @@ void add_train_options(CLI::App& app, TrainSettings& s) {
                  "JSON file of settings, keys are these flag names without dashes, e.g. "
                  "{\"lr\": [0.001, 0.003], \"p\": 67}");
 
+}
+
+void add_task_and_model_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--task", s.task, "operation: x+y, x-y, x*y, x/y, x^2+y, x^3+xy^2+y (mod p)")
       ->capture_default_str();
   app.add_option("--p", s.p, "modulus; x/y needs a prime")->capture_default_str();
@@ -256,6 +311,9 @@ void add_train_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--slope", s.slope, "slope s of the smoothed accuracy sigmoid(s * margin)")
       ->capture_default_str();
 
+}
+
+void add_optimizer_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--optimizer", s.optimizer, "adamw or sgd (momentum, coupled L2 decay)")
       ->capture_default_str();
   app.add_option("--lr", s.lr, "learning rate; a comma-separated list makes a grid")
@@ -270,11 +328,15 @@ void add_train_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--momentum", s.momentum, "SGD momentum")->capture_default_str();
   app.add_option("--warmup-steps", s.warmup_steps, "linear learning-rate warm-up steps")
       ->capture_default_str();
-  app.add_option("--warmup-style", s.warmup_style, "from-zero: step k uses lr min((k-1)/W, 1) "
-                 "(the reference code); ramp: lr min(k/W, 1)")->capture_default_str();
+  app.add_option("--warmup-start", s.warmup_start, "learning-rate factor f0 of the first "
+                 "step: step k uses lr (f0 + (1 - f0) min((k-1)/W, 1)); 0 as in the grokking "
+                 "reference code")->capture_default_str();
   app.add_option("--fixed-norm", s.fixed_norm, "after every step rescale each replica's "
                  "parameters to this global L2 norm (0: off)")->capture_default_str();
 
+}
+
+void add_run_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--seeds", s.seeds, "initialization seeds, comma-separated; one replica per "
                  "seed and grid point");
   app.add_option("--replicas", s.replicas, "number of seeds when --seeds is not given")
@@ -289,6 +351,22 @@ void add_train_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--threads", s.threads, "CPU threads (0: all cores)")->capture_default_str();
   app.add_option("--backend", s.backend, "cpu or cuda")->capture_default_str();
   app.add_option("--out", s.out, "run directory to create (must not exist or be empty)");
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> train_presets() {
+  std::vector<std::pair<std::string, std::string>> list;
+  for (const Preset& preset : presets()) list.emplace_back(preset.name, preset.description);
+  return list;
+}
+
+void add_train_options(CLI::App& app, TrainSettings& s) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  add_source_options(app, s);
+  add_task_and_model_options(app, s);
+  add_optimizer_options(app, s);
+  add_run_options(app, s);
 }
 
 TrainSettings parse_train_settings(const std::vector<std::string>& args) {
@@ -306,21 +384,24 @@ TrainSettings parse_train_settings(const std::vector<std::string>& args) {
 
   CLI::App app("glassy train");
   add_train_options(app, settings);
+  check_known_flags(merged, app);
   // CLI11 takes its arguments in reverse order.
   std::vector<std::string> reversed(merged.rbegin(), merged.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
     throw;
+  } catch (const CLI::ConversionError& error) {
+    throw UsageError(conversion_message(error, app) + "; run 'glassy train --help'");
   } catch (const CLI::ParseError& error) {
     throw UsageError(fmt::format("{}; run 'glassy train --help' for the flags", error.what()));
   }
   return settings;
 }
 
-TrainPlan resolve_train_plan(const TrainSettings& s) {
-  TrainPlan plan;
-  plan.settings = s;
+namespace {
+
+void resolve_task_and_model(const TrainSettings& s, TrainPlan& plan) {
   plan.operation = parse_operation(s.task);
   GLASSY_REQUIRE(s.p >= 2, "--p must be at least 2, got {}", s.p);
   GLASSY_REQUIRE(std::isfinite(s.train_frac) && s.train_frac > 0.0 && s.train_frac < 1.0,
@@ -344,6 +425,10 @@ TrainPlan resolve_train_plan(const TrainSettings& s) {
   transformer_validate(plan.model);
   GLASSY_REQUIRE(std::isfinite(s.slope) && s.slope > 0.0, "--slope must be positive, got {}",
                  s.slope);
+}
+
+// Expands the grid of learning rates x weight decays x seeds, seeds varying fastest.
+void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
 
   plan.optimizer.kind = parse_optimizer_kind(s.optimizer);
   plan.optimizer.beta1 = s.beta1;
@@ -351,10 +436,9 @@ TrainPlan resolve_train_plan(const TrainSettings& s) {
   plan.optimizer.eps = s.eps;
   plan.optimizer.momentum = s.momentum;
   plan.optimizer.warmup_steps = s.warmup_steps;
-  plan.optimizer.warmup = parse_warmup_style(s.warmup_style);
+  plan.optimizer.warmup_start = s.warmup_start;
   plan.optimizer.fixed_norm = s.fixed_norm;
 
-  // The replica grid: learning rates x weight decays x seeds, seeds varying fastest.
   const std::vector<double> lrs = parse_number_list(s.lr, "--lr");
   const std::vector<double> wds = parse_number_list(s.wd, "--wd");
   std::vector<uint64_t> seeds;
@@ -375,6 +459,15 @@ TrainPlan resolve_train_plan(const TrainSettings& s) {
   std::vector<ReplicaHyper> hyper;
   for (const ReplicaSpec& replica : plan.replicas) hyper.push_back(replica.hyper);
   optimizer_validate(plan.optimizer, hyper);
+}
+
+}  // namespace
+
+TrainPlan resolve_train_plan(const TrainSettings& s) {
+  TrainPlan plan;
+  plan.settings = s;
+  resolve_task_and_model(s, plan);
+  resolve_optimizer_and_replicas(s, plan);
 
   GLASSY_REQUIRE(s.steps >= 0, "--steps must be at least 0, got {}", s.steps);
   GLASSY_REQUIRE(s.eval_every >= 1, "--eval-every must be at least 1, got {}", s.eval_every);
@@ -416,7 +509,7 @@ nlohmann::json train_plan_json(const TrainPlan& plan) {
       {"eps", s.eps},
       {"momentum", s.momentum},
       {"warmup-steps", s.warmup_steps},
-      {"warmup-style", s.warmup_style},
+      {"warmup-start", s.warmup_start},
       {"fixed-norm", s.fixed_norm},
       {"steps", s.steps},
       {"eval-every", s.eval_every},

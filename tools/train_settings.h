@@ -41,7 +41,7 @@ struct TrainSettings {
   std::string wd = "1";
   double beta1 = 0.9, beta2 = 0.98, eps = 1e-8, momentum = 0.9;
   int64_t warmup_steps = 10;
-  std::string warmup_style = "from-zero";
+  double warmup_start = 0.0;
   double fixed_norm = 0.0;
 
   // Replicas and run.

@@ -121,11 +121,33 @@ inline void tile_multiply(int64_t depth, const T* a, const T* b,
 template <typename T>
 void tile_load(const GemmParams<T>& p, const T* c, const T* residual, int64_t rows,
                int64_t cols, bool first_block, typename Simd<T>::Vec acc[8][2]) {
+  using Vec = typename Simd<T>::Vec;
+  constexpr int64_t kLanes = Simd<T>::kLanes;
   constexpr int64_t kTileCols = Simd<T>::kTileCols;
-  T* flat = reinterpret_cast<T*>(acc);
-  std::memset(flat, 0, sizeof(T) * kTileRows * kTileCols);
   const bool read_c = !first_block || p.beta != T(0);
   const T scale = first_block ? p.beta : T(1);
+  if (rows == kTileRows && cols == kTileCols) {
+    // Whole tile: the same arithmetic as below, one vector at a time.
+    for (int64_t i = 0; i < kTileRows; ++i) {
+      for (int64_t h = 0; h < 2; ++h) {
+        Vec value = {};
+        if (read_c) {
+          Vec loaded;
+          std::memcpy(&loaded, c + i * p.ldc + h * kLanes, sizeof(Vec));
+          value = scale * loaded;
+        }
+        if (first_block && residual) {
+          Vec skip;
+          std::memcpy(&skip, residual + i * p.ld_residual + h * kLanes, sizeof(Vec));
+          value += skip;
+        }
+        acc[i][h] = value;
+      }
+    }
+    return;
+  }
+  T* flat = reinterpret_cast<T*>(acc);
+  std::memset(flat, 0, sizeof(T) * kTileRows * kTileCols);
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {
       T value = read_c ? scale * c[i * p.ldc + j] : T(0);
@@ -139,7 +161,31 @@ void tile_load(const GemmParams<T>& p, const T* c, const T* residual, int64_t ro
 template <typename T>
 void tile_store(const GemmParams<T>& p, T* c, int64_t rows, int64_t cols, bool last_block,
                 const T* bias, const T* mask, typename Simd<T>::Vec acc[8][2]) {
+  using Vec = typename Simd<T>::Vec;
+  constexpr int64_t kLanes = Simd<T>::kLanes;
   constexpr int64_t kTileCols = Simd<T>::kTileCols;
+  if (rows == kTileRows && cols == kTileCols) {
+    // Whole tile: the same arithmetic as below, one vector at a time.
+    const Vec zero = {};
+    for (int64_t h = 0; h < 2; ++h) {
+      Vec bias_h = zero;
+      if (last_block && bias) std::memcpy(&bias_h, bias + h * kLanes, sizeof(Vec));
+      for (int64_t i = 0; i < kTileRows; ++i) {
+        Vec value = acc[i][h];
+        if (last_block) {
+          if (bias) value += bias_h;
+          if (mask) {
+            Vec gate;
+            std::memcpy(&gate, mask + i * p.ldm + h * kLanes, sizeof(Vec));
+            value = gate > zero ? value : zero;
+          }
+          if (p.relu) value = value > zero ? value : zero;
+        }
+        std::memcpy(c + i * p.ldc + h * kLanes, &value, sizeof(Vec));
+      }
+    }
+    return;
+  }
   const T* flat = reinterpret_cast<const T*>(acc);
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {

@@ -1,6 +1,7 @@
 // Optimizer updates, one pass over every replica's parameters. The arithmetic is float32 in
-// the order PyTorch 2 uses, so a replica matches torch.optim.AdamW to rounding; no
-// flush-to-zero, so gradients near 1e-20 and eps near 1e-25 still give a normal step.
+// the order PyTorch 2 uses, except that the decoupled weight decay multiplies in double, so
+// p (1 - lr wd)^1000 is accurate to 1e-6 instead of 1.3e-5. There is no flush-to-zero, so
+// gradients near 1e-20 and eps near 1e-25 still give a normal step.
 #include "kernels/cpu/optimizer.h"
 
 #include <algorithm>
@@ -18,17 +19,16 @@ void adamw_update(const OptimizerParams& p) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < p.replicas; ++r) {
     const AdamWScalars s = p.adamw[r];
-    const float decay = 1.0f - s.lr * s.weight_decay;
     float* w = p.weights + r * p.params;
     const float* g = p.grads + r * p.params;
     float* m = p.state1 + r * p.params;
     float* v = p.state2 + r * p.params;
 #pragma omp simd
     for (int64_t i = 0; i < p.params; ++i) {
-      m[i] = s.beta1 * m[i] + (1.0f - s.beta1) * g[i];
-      v[i] = s.beta2 * v[i] + (1.0f - s.beta2) * g[i] * g[i];
+      m[i] += s.one_minus_beta1 * (g[i] - m[i]);
+      v[i] = v[i] * s.beta2 + s.one_minus_beta2 * g[i] * g[i];
       const float denom = std::sqrt(v[i]) / s.bias_correction2_sqrt + s.eps;
-      w[i] = w[i] * decay - s.step_size * (m[i] / denom);
+      w[i] = float(double(w[i]) * s.decay) - s.step_size * (m[i] / denom);
     }
   }
 }

@@ -1,0 +1,338 @@
+// Tests of the `glassy train` command line, run through the real binary. Bad input ends with a
+// one-line error and exit status 2 before any run directory exists. The config file overrides
+// the preset and the command line overrides both. Seeds that were not given are drawn and
+// recorded, and --help states the weight-decay convention.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+namespace glassy {
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+// A new directory under the system temporary directory, removed with its contents.
+class TemporaryDirectory {
+public:
+  TemporaryDirectory() {
+    std::string pattern = (fs::temp_directory_path() / "glassy-cli-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TemporaryDirectory() {
+    std::error_code error;
+    fs::remove_all(path_, error);
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
+struct CommandResult {
+  int exit_status = -1;
+  std::string standard_output;
+  std::string standard_error;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary);
+  file << text;
+  REQUIRE(file.good());
+}
+
+// Quotes text for /bin/sh: single quotes, with each embedded quote written as '\''.
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+// Appends a space and word, quoted for /bin/sh, to command. Appending in place also avoids
+// a false -Wrestrict warning that GCC 12 gives for `" " + std::string`.
+void append_word(std::string& command, const std::string& word) {
+  command += ' ';
+  command += shell_quote(word);
+}
+
+std::string join_arguments(const std::vector<std::string>& args) {
+  std::string joined;
+  for (const std::string& arg : args) joined += (joined.empty() ? "" : " ") + arg;
+  return joined;
+}
+
+// Runs the glassy binary with args, its standard output and error redirected to files in
+// scratch, and returns the exit status and both streams.
+CommandResult run_glassy(const std::vector<std::string>& args, const fs::path& scratch) {
+  const fs::path output_path = scratch / "stdout.txt";
+  const fs::path error_path = scratch / "stderr.txt";
+  std::string command = shell_quote(GLASSY_BINARY);
+  for (const std::string& arg : args) append_word(command, arg);
+  command += " >";
+  command += shell_quote(output_path.string());
+  command += " 2>";
+  command += shell_quote(error_path.string());
+
+  const int status = std::system(command.c_str());
+  INFO("command: " << command);
+  REQUIRE(status != -1);
+  REQUIRE(WIFEXITED(status));
+  CommandResult result;
+  result.exit_status = WEXITSTATUS(status);
+  result.standard_output = read_file(output_path);
+  result.standard_error = read_file(error_path);
+  return result;
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream file(path);
+  INFO("reading " << path);
+  REQUIRE(file.good());
+  return nlohmann::json::parse(file);
+}
+
+// A model small enough that a run of a few steps takes milliseconds. One thread, because OpenMP
+// barriers cost far more than these kernels when other processes load the cores.
+const std::vector<std::string> kTinyModel = {"--d-model", "16", "--heads",   "2",
+                                             "--steps",   "2",  "--threads", "1"};
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Checks the common contract of a rejected input: exit status 2, one line on standard error
+// in glassy's error format, nothing on standard output, and no run directory.
+void check_rejected(const CommandResult& result, const fs::path& out) {
+  CHECK(result.exit_status == 2);
+  CHECK(std::count(result.standard_error.begin(), result.standard_error.end(), '\n') == 1);
+  CHECK_THAT(result.standard_error, StartsWith("glassy train: error: "));
+  CHECK(result.standard_error.ends_with('\n'));
+  CHECK(result.standard_output.empty());
+  CHECK_FALSE(fs::exists(out));
+}
+
+}  // namespace
+
+TEST_CASE("bad input rejected before run directory", "[cli]") {
+  TemporaryDirectory scratch;
+
+  const fs::path misspelt_config = scratch.path() / "misspelt.json";
+  write_file(misspelt_config, "{\"lrr\": 0.01}\n");
+  // Tests may run as root, and permission bits (a directory chmod 0500) do not stop root from
+  // writing. No user can create a directory under a regular file, so that path is unwritable.
+  const fs::path regular_file = scratch.path() / "file.txt";
+  write_file(regular_file, "not a directory\n");
+  const fs::path under_file = regular_file / "run";
+
+  struct BadInput {
+    std::string label;
+    std::vector<std::string> args;
+    std::string bad_value;  // how the message must quote the bad value
+    std::string allowed;    // the part of the message that states the allowed values
+    std::string out = "";   // --out; empty for a new directory in scratch
+  };
+  const std::vector<BadInput> cases = {
+      {"modulus below 2", {"--p", "1"}, "got 1", "at least 2"},
+      {"composite modulus for x/y", {"--task", "x/y", "--p", "96"}, "96", "prime"},
+      {"train fraction 0", {"--train-frac", "0"}, "got 0", "(0, 1)"},
+      {"train fraction above 1", {"--train-frac", "1.2"}, "1.2", "(0, 1)"},
+      {"negative learning rate", {"--lr", "-0.001"}, "-0.001", "positive"},
+      {"unknown flag", {"--learning-rate", "1"}, "--learning-rate", "glassy train --help"},
+      {"misspelt config key",
+       {"--config", misspelt_config.string()},
+       "'lrr'",
+       "did you mean 'lr'?"},
+      {"unknown preset", {"--preset", "nosuch"}, "'nosuch'", "demo, paper-add"},
+      {"heads not dividing d_model", {"--heads", "3", "--d-model", "16"}, "got 3", "divide"},
+      {"unknown output classes", {"--outputs", "5"}, "'5'", "p+1 or p"},
+      {"--out under a regular file", {}, under_file.string(), "is not a directory",
+       under_file.string()},
+  };
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const BadInput& bad = cases[i];
+    const fs::path out =
+        bad.out.empty() ? scratch.path() / ("run" + std::to_string(i)) : fs::path(bad.out);
+    const std::vector<std::string> args =
+        concat(concat({"train"}, kTinyModel), concat(bad.args, {"--out", out.string()}));
+    const CommandResult result = run_glassy(args, scratch.path());
+    INFO(bad.label << ": glassy " << join_arguments(args));
+    INFO("standard error: " << result.standard_error);
+    check_rejected(result, out);
+    CHECK_THAT(result.standard_error, Contains(bad.bad_value));
+    CHECK_THAT(result.standard_error, Contains(bad.allowed));
+  }
+  CHECK(fs::is_regular_file(regular_file));
+}
+
+// CLI11 2.1.2's own conversion error, "Could not convert: --p = seven", does not say that --p
+// takes an integer, so glassy rewords it.
+TEST_CASE("non-numeric --p error names integer type", "[cli]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  const std::vector<std::string> args =
+      concat(concat({"train"}, kTinyModel), {"--p", "seven", "--out", out.string()});
+  const CommandResult result = run_glassy(args, scratch.path());
+  INFO("standard error: " << result.standard_error);
+  check_rejected(result, out);
+  CHECK_THAT(result.standard_error, Contains("seven"));
+  CHECK_THAT(result.standard_error, Contains("integer"));
+}
+
+// CLI11 2.1.2's ExtrasError joins the unexpected arguments in reverse order ("2 --foo 1
+// --learning-rate"), so glassy checks the flags itself before CLI11 parses them.
+TEST_CASE("unknown flags listed in given order", "[cli]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  const std::vector<std::string> args = concat(
+      concat({"train"}, kTinyModel), {"--learning-rate", "1", "--foo", "2", "--out", out.string()});
+  const CommandResult result = run_glassy(args, scratch.path());
+  INFO("standard error: " << result.standard_error);
+  check_rejected(result, out);
+  CHECK_THAT(result.standard_error, Contains("--learning-rate 1 --foo 2"));
+}
+
+TEST_CASE("train precedence is preset, config, flags", "[cli]") {
+  TemporaryDirectory scratch;
+
+  SECTION("preset on the command line") {
+    // The demo preset sets p 31, train fraction 0.6, d_model 64, d_mlp 256, lr 3e-3, seeds
+    // 0..3, split seed 0, 3,000 steps and log every 250.
+    const fs::path config = scratch.path() / "config.json";
+    write_file(config, R"({"p": 7, "d-model": 16, "heads": 2, "d-mlp": 32, "lr": 0.01, )"
+                       R"("steps": 3})");
+    const fs::path out = scratch.path() / "run";
+    // --steps comes before --config on the line, yet the command line still wins.
+    const CommandResult result =
+        run_glassy({"train", "--preset", "demo", "--steps", "2", "--config", config.string(),
+                    "--seeds", "5", "--split-seed", "1", "--threads", "1", "--out",
+                    out.string()},
+                   scratch.path());
+    INFO("standard error: " << result.standard_error);
+    REQUIRE(result.exit_status == 0);
+
+    const nlohmann::json resolved = read_json(out / "config.json");
+    INFO("config.json: " << resolved.dump());
+    CHECK(resolved["preset"] == "demo");
+    // Set by the preset alone.
+    CHECK(resolved["task"] == "x+y");
+    CHECK(resolved["train-frac"] == 0.6);
+    CHECK(resolved["log-every"] == 250);
+    // Set by the preset and the config file: the config file wins.
+    CHECK(resolved["p"] == 7);
+    CHECK(resolved["d-model"] == 16);
+    CHECK(resolved["heads"] == 2);
+    CHECK(resolved["d-mlp"] == 32);
+    REQUIRE(resolved["replicas"].size() == 1);
+    CHECK(resolved["replicas"][0]["lr"] == 0.01);
+    // Set by the preset and the command line: the command line wins.
+    CHECK(resolved["split-seed"] == 1);
+    CHECK(resolved["replicas"][0]["seed"] == 5);
+    // Set by all three: the command line wins.
+    CHECK(resolved["steps"] == 2);
+  }
+
+  SECTION("preset named in the config file") {
+    const fs::path config = scratch.path() / "config.json";
+    write_file(config, R"({"preset": "demo", "p": 7, "d-model": 16, "heads": 2, "d-mlp": 32, )"
+                       R"("steps": 3})");
+    const fs::path out = scratch.path() / "run";
+    const CommandResult result = run_glassy(
+        {"train", "--config", config.string(), "--steps", "1", "--threads", "1", "--out",
+         out.string()},
+        scratch.path());
+    INFO("standard error: " << result.standard_error);
+    REQUIRE(result.exit_status == 0);
+
+    const nlohmann::json resolved = read_json(out / "config.json");
+    INFO("config.json: " << resolved.dump());
+    CHECK(resolved["preset"] == "demo");
+    CHECK(resolved["train-frac"] == 0.6);
+    CHECK(resolved["split-seed"] == 0);
+    CHECK(resolved["replicas"].size() == 4);
+    CHECK(resolved["p"] == 7);
+    CHECK(resolved["steps"] == 1);
+  }
+}
+
+TEST_CASE("train records the seeds it draws", "[cli]") {
+  TemporaryDirectory scratch;
+  const std::vector<std::string> tiny = concat(kTinyModel, {"--p", "7"});
+  const fs::path out_a = scratch.path() / "a";
+  const fs::path out_b = scratch.path() / "b";
+  const CommandResult run_a =
+      run_glassy(concat(concat({"train"}, tiny), {"--out", out_a.string()}), scratch.path());
+  INFO("standard error: " << run_a.standard_error);
+  REQUIRE(run_a.exit_status == 0);
+  const CommandResult run_b =
+      run_glassy(concat(concat({"train"}, tiny), {"--out", out_b.string()}), scratch.path());
+  INFO("standard error: " << run_b.standard_error);
+  REQUIRE(run_b.exit_status == 0);
+
+  const nlohmann::json config_a = read_json(out_a / "config.json");
+  const nlohmann::json config_b = read_json(out_b / "config.json");
+  INFO("first config.json: " << config_a.dump());
+  INFO("second config.json: " << config_b.dump());
+  REQUIRE(config_a["split-seed"].is_number_unsigned());
+  REQUIRE(config_b["split-seed"].is_number_unsigned());
+  REQUIRE(config_a["replicas"].size() == 1);
+  REQUIRE(config_b["replicas"].size() == 1);
+  REQUIRE(config_a["replicas"][0]["seed"].is_number_unsigned());
+  const uint64_t split_seed_a = config_a["split-seed"];
+  const uint64_t split_seed_b = config_b["split-seed"];
+  const uint64_t seed_a = config_a["replicas"][0]["seed"];
+  const uint64_t seed_b = config_b["replicas"][0]["seed"];
+  CHECK(split_seed_a != split_seed_b);
+  CHECK(seed_a != seed_b);
+
+  // The recorded seeds reproduce the first run.
+  const fs::path out_again = scratch.path() / "again";
+  const CommandResult again = run_glassy(
+      concat(concat({"train"}, tiny),
+             {"--split-seed", std::to_string(split_seed_a), "--seeds", std::to_string(seed_a),
+              "--out", out_again.string()}),
+      scratch.path());
+  INFO("standard error: " << again.standard_error);
+  REQUIRE(again.exit_status == 0);
+  CHECK(read_file(out_again / "split.csv") == read_file(out_a / "split.csv"));
+  CHECK(read_file(out_again / "metrics.csv") == read_file(out_a / "metrics.csv"));
+}
+
+TEST_CASE("train help states the weight-decay convention", "[cli]") {
+  TemporaryDirectory scratch;
+  const CommandResult result = run_glassy({"train", "--help"}, scratch.path());
+  CHECK(result.exit_status == 0);
+  CHECK(result.standard_error.empty());
+  CHECK_THAT(result.standard_output, Contains("--wd"));
+  CHECK_THAT(result.standard_output, Contains("p <- p (1 - lr_t wd)"));
+}
+
+}  // namespace glassy
