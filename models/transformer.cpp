@@ -177,6 +177,24 @@ void Transformer<T>::initialize(Buffer<T>& weights, const std::vector<uint64_t>&
   weights.upload(std::vector<T>(drawn.begin(), drawn.end()));
 }
 
+// The attention arguments that forward and backward share: shapes, q, k, v and probs.
+template <typename T>
+AttentionParams<T> Transformer<T>::attention_params(int layer) {
+  LayerActivations& act = activations_[layer];
+  AttentionParams<T> attention;
+  attention.replicas = replicas_;
+  attention.examples = examples_;
+  attention.t = config_.context;
+  attention.tq = queries(layer);
+  attention.heads = config_.heads;
+  attention.head_dim = config_.head_dim();
+  attention.q = act.q.data();
+  attention.k = act.k.data();
+  attention.v = act.v.data();
+  attention.probs = act.probs.data();
+  return attention;
+}
+
 template <typename T>
 int Transformer<T>::queries(int layer) const {
   const bool trimmed = config_.trim_last_layer && layer == config_.layers - 1;
@@ -239,17 +257,7 @@ void Transformer<T>::layer_forward(int l, const T* weights) {
   backend_.gemm(matmul(replicas_, n * t, width, d, x_all, false, {weights + w.w_v, width, p},
                        false, act.v.data(), width, n * t * width));
 
-  AttentionParams<T> attention;
-  attention.replicas = replicas_;
-  attention.examples = n;
-  attention.t = int(t);
-  attention.tq = tq;
-  attention.heads = config_.heads;
-  attention.head_dim = config_.head_dim();
-  attention.q = act.q.data();
-  attention.k = act.k.data();
-  attention.v = act.v.data();
-  attention.probs = act.probs.data();
+  AttentionParams<T> attention = attention_params(l);
   attention.out = act.attended.data();
   backend_.attention_forward(attention);
 
@@ -393,17 +401,7 @@ void Transformer<T>::layer_backward(int l, const T* weights, T* grads, const T* 
   backend_.gemm(matmul(replicas_, rows_q, width, d, d_mid, false, {weights + w.w_o, d, p}, true,
                        d_attended_.data(), width, rows_q * width));
 
-  AttentionParams<T> attention;
-  attention.replicas = replicas_;
-  attention.examples = n;
-  attention.t = int(t);
-  attention.tq = tq;
-  attention.heads = config_.heads;
-  attention.head_dim = config_.head_dim();
-  attention.q = act.q.data();
-  attention.k = act.k.data();
-  attention.v = act.v.data();
-  attention.probs = act.probs.data();
+  AttentionParams<T> attention = attention_params(l);
   attention.d_out = d_attended_.data();
   attention.d_q = d_q_.data();
   attention.d_k = d_k_.data();

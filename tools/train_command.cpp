@@ -1,7 +1,8 @@
 // `glassy train`. The run directory it writes:
 //   config.json    the resolved settings, the replica grid, the machine and the build
 //   split.csv      every example with its set (train or test), reproducible from split-seed
-//   metrics.csv    one row per replica per evaluation step
+//   metrics.csv    one row per replica per evaluation step, reproducible bit for bit
+//   progress.csv   the progress lines' fields with timings and ETA
 //   summary.json   per replica: steps to 99% train and 95% test accuracy, final values
 //   weights.npy    the final parameters (R, P), float32; parameters.json names the slices
 #include "tools/train_command.h"
@@ -84,28 +85,38 @@ void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
   std::cerr << "glassy train\n" << format_table(rows) << std::flush;
 }
 
-std::string mean_field(const std::vector<double>& values) {
+double mean(const std::vector<LossStats>& stats, double LossStats::*field) {
   double sum = 0.0;
-  for (double v : values) sum += v;
-  return fmt::format("{:.4g}", sum / double(values.size()));
+  for (const LossStats& s : stats) sum += s.*field;
+  return sum / double(stats.size());
 }
 
-void print_progress(const TrainRecord& record, int64_t total, ProgressClock& clock,
-                    int64_t replicas) {
-  std::vector<double> loss, train_acc, test_acc, norm;
-  for (int64_t r = 0; r < replicas; ++r) {
-    loss.push_back(record.train[r].loss);
-    train_acc.push_back(record.train[r].accuracy);
-    test_acc.push_back(record.test[r].accuracy);
-    norm.push_back(record.weight_norm[r]);
-  }
+double mean(const std::vector<double>& values) {
+  double sum = 0.0;
+  for (double v : values) sum += v;
+  return sum / double(values.size());
+}
+
+// Prints one progress line (means over replicas) and appends the same fields, with the
+// timings that metrics.csv leaves out to stay reproducible, to progress.csv.
+void report_progress(const TrainRecord& record, int64_t total, ProgressClock& clock,
+                     CsvWriter& progress) {
+  const double loss = mean(record.train, &LossStats::loss);
+  const double train_acc = mean(record.train, &LossStats::accuracy);
+  const double test_acc = mean(record.test, &LossStats::accuracy);
+  const double norm = mean(record.weight_norm);
   const double ms = clock.lap_ms_per_step(record.step);
+  const double rate = 1000.0 * double(record.train.size()) / ms;
+  const double eta = clock.eta_seconds(record.step, total);
   std::cerr << fmt::format(
-      "step {:>{}}/{} | loss {:>9} | train acc {:>6} | test acc {:>6} | norm {:>7} | "
+      "step {:>{}}/{} | loss {:>9.4g} | train acc {:>6.4f} | test acc {:>6.4f} | norm {:>7.4g} | "
       "{:>8.2f} ms/step | {:>8.1f} replica-steps/s | ETA {}\n",
-      record.step, std::to_string(total).size(), total, mean_field(loss),
-      mean_field(train_acc), mean_field(test_acc), mean_field(norm), ms,
-      1000.0 * double(replicas) / ms, format_duration(clock.eta_seconds(record.step, total)));
+      record.step, std::to_string(total).size(), total, loss, train_acc, test_acc, norm, ms,
+      rate, format_duration(eta));
+  progress.write_row({std::to_string(record.step), fmt::format("{:.3f}", clock.elapsed_seconds()),
+                      format_double(loss), format_double(train_acc), format_double(test_acc),
+                      format_double(norm), fmt::format("{:.4f}", ms), fmt::format("{:.2f}", rate),
+                      std::isfinite(eta) ? fmt::format("{:.1f}", eta) : ""});
 }
 
 void write_metrics_rows(CsvWriter& metrics, const TrainRecord& record, int64_t replicas) {
@@ -198,6 +209,10 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
   CsvWriter metrics(dir.file("metrics.csv"),
                     {"step", "replica", "train_loss", "log_train_loss", "train_acc",
                      "test_loss", "test_acc", "smooth_test_acc", "weight_norm", "lr"});
+  CsvWriter progress_csv(dir.file("progress.csv"),
+                         {"step", "elapsed_s", "mean_train_loss", "mean_train_acc",
+                          "mean_test_acc", "mean_weight_norm", "ms_per_step",
+                          "replica_steps_per_s", "eta_s"});
   std::vector<ReplicaProgress> progress(replicas);
   TrainRecord last;
   ProgressClock clock(0);
@@ -213,13 +228,13 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
       }
     }
     if (record.step % s.log_every == 0 || record.step == s.steps) {
-      print_progress(record, s.steps, clock, replicas);
+      report_progress(record, s.steps, clock, progress_csv);
     }
     last = record;
   };
   const TrainOutcome outcome =
       train_replicas(system, optimizer, weights, options, on_record, &install_stop_handlers());
-  if (outcome.interrupted) print_progress(last, s.steps, clock, replicas);
+  if (outcome.interrupted) report_progress(last, s.steps, clock, progress_csv);
 
   const double seconds = clock.elapsed_seconds();
   const std::vector<float> host_weights = weights.download();
