@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -20,11 +19,13 @@
 
 #include "engine/csv_format.h"
 #include "engine/error.h"
+#include "tests/support/files.h"
 
 namespace glassy {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_file;
 
 // A fresh directory under the system temporary directory, removed with its files at scope end.
 class TemporaryDirectory {
@@ -48,11 +49,6 @@ public:
 private:
   fs::path path_;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
 
 // Writes a hand-made .npy file: magic, version major.0, a 2-byte header length, the header
 // as given and the data bytes.
@@ -143,7 +139,7 @@ TEST_CASE("npy header spells tuples and aligns the data", "[npy]") {
                                     std::pair{"matrix.npy", "'shape': (2, 3)"},
                                     std::pair{"grid.npy", "'shape': (2002, 2002)"}}) {
     CAPTURE(name);
-    const std::string contents = read_text(directory.file(name));
+    const std::string contents = read_file(directory.file(name));
     REQUIRE(contents.size() > 10);
     CHECK(contents.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
 
@@ -185,7 +181,7 @@ TEST_CASE("npy uint64, 0-d and empty arrays round-trip", "[npy]") {
 
   const double scalar = 2.5;
   npy_write(directory.file("scalar.npy"), &scalar, std::span<const int64_t>{});
-  CHECK(read_text(directory.file("scalar.npy")).find("'shape': ()") != std::string::npos);
+  CHECK(read_file(directory.file("scalar.npy")).find("'shape': ()") != std::string::npos);
   const NpyArray scalar_read = npy_read(directory.file("scalar.npy"));
   CHECK(scalar_read.shape.empty());
   CHECK(scalar_read.size() == 1);
@@ -281,7 +277,7 @@ TEST_CASE("numpy and npy_read read each other's files", "[npy]") {
       directory.file("vector.npy") + " " + directory.file("matrix.npy") + " " +
       directory.file("grid.npy") + " > " + output + " 2>&1";
   const int status = std::system(command.c_str());
-  const std::string printed = read_text(output);
+  const std::string printed = read_file(output);
   CAPTURE(command, printed);
   REQUIRE(status == 0);
   CHECK(printed ==
@@ -298,7 +294,7 @@ TEST_CASE("numpy and npy_read read each other's files", "[npy]") {
       "numpy.array([7, 8], dtype=numpy.uint64), version=(2, 0))' " +
       saved + " " + saved_v2 + " > " + output + " 2>&1";
   const int save_status = std::system(save_command.c_str());
-  CAPTURE(save_command, read_text(output));
+  CAPTURE(save_command, read_file(output));
   REQUIRE(save_status == 0);
 
   const NpyArray cube = npy_read(saved);

@@ -3,8 +3,6 @@
 // backward pass against central finite differences.
 #include "kernels/cpu/attention.h"
 
-#include <omp.h>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -13,8 +11,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/thread_count_guard.h"
+
 namespace glassy {
 namespace {
+
+using test::ThreadCountGuard;
 
 constexpr int64_t kReplicas = 2;
 constexpr int64_t kExamples = 3;
@@ -115,20 +117,6 @@ double max_abs_difference(const std::vector<double>& x, const std::vector<double
   }
   return worst;
 }
-
-// Sets the OpenMP thread count for one scope and restores the previous count on exit.
-class ThreadCountGuard {
-public:
-  explicit ThreadCountGuard(int threads) : saved_(omp_get_max_threads()) {
-    omp_set_num_threads(threads);
-  }
-  ~ThreadCountGuard() { omp_set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
-private:
-  int saved_;
-};
 
 constexpr int kContexts[] = {1, 3, 5};
 

@@ -7,16 +7,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <iomanip>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/numbers.h"
+
 namespace glassy {
 namespace {
+
+using test::digits;
 
 constexpr int kClasses = 68;
 constexpr int kAnswer = 17;  // not the first class, so the code cannot rely on position 0
@@ -57,13 +59,6 @@ std::vector<float> margin_logits(float margin) {
   std::vector<float> logits(kClasses, 0.0f);
   logits[kAnswer] = margin;
   return logits;
-}
-
-// Formats x with the given number of significant digits, for messages.
-std::string digits(double x, int precision) {
-  std::ostringstream stream;
-  stream << std::setprecision(precision) << x;
-  return stream.str();
 }
 
 double relative_error(double got, long double expected) {

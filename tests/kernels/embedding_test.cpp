@@ -3,8 +3,6 @@
 // float sums between thread counts.
 #include "kernels/cpu/embedding.h"
 
-#include <omp.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -14,8 +12,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/thread_count_guard.h"
+
 namespace glassy {
 namespace {
+
+using test::ThreadCountGuard;
 
 // Replicas keep W_E at offset 3 and W_pos right after it inside a parameter vector of
 // param_stride values, with spare values at both ends that the kernels must not touch.
@@ -108,20 +110,6 @@ void check_forward(int64_t replicas, int64_t examples, int t, int width, int voc
                                              << " vocab " << vocab);
   CHECK(mismatches == 0);
 }
-
-// Sets the OpenMP thread count for one scope and restores the previous count on exit.
-class ThreadCountGuard {
-public:
-  explicit ThreadCountGuard(int threads) : saved_(omp_get_max_threads()) {
-    omp_set_num_threads(threads);
-  }
-  ~ThreadCountGuard() { omp_set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
-private:
-  int saved_;
-};
 
 }  // namespace
 

@@ -8,15 +8,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/numbers.h"
+#include "tests/support/thread_count_guard.h"
+
 namespace glassy {
 namespace {
+
+using test::bitwise_equal;
+using test::ThreadCountGuard;
 
 // Every buffer contains this value outside its views, so a write past a view shows.
 constexpr double kSentinel = 12345.0;
@@ -238,23 +243,6 @@ constexpr int64_t kOddSizes[] = {1, 7, 33, 65, 257, 300};
 
 // Returns whether the odd-shape test also runs the double kernel at this size.
 bool in_double_sizes(int64_t size) { return size != 7 && size != 257; }
-
-// Restores the OpenMP thread count when a test ends.
-class ThreadCountGuard {
-public:
-  ThreadCountGuard() : saved_(omp_get_max_threads()) {}
-  ~ThreadCountGuard() { omp_set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
-private:
-  int saved_;
-};
-
-template <typename T>
-bool bitwise_equal(const std::vector<T>& x, const std::vector<T>& y) {
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
-}
 
 }  // namespace
 

@@ -2,8 +2,6 @@
 // with the "=" token, so the gradient rows of embed.W_E["="] and embed.W_pos[last] each sum
 // one contribution per training example (2,244 of them for x+y at p = 67, fraction 0.5).
 // Those sums must not depend on the thread count, and must stay close to a double reference.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -22,21 +20,12 @@
 #include "models/transformer.h"
 #include "samplers/optimizer.h"
 #include "samplers/trainer.h"
+#include "tests/support/thread_count_guard.h"
 
 namespace glassy {
 namespace {
 
-// Restores the OpenMP thread count on scope exit, so later tests run as they would alone.
-class ThreadCountGuard {
-public:
-  ThreadCountGuard() : saved_(omp_get_max_threads()) {}
-  ~ThreadCountGuard() { omp_set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
-private:
-  int saved_;
-};
+using test::ThreadCountGuard;
 
 TransformerConfig task_model(int64_t p, int d_model, int heads) {
   TransformerConfig config;

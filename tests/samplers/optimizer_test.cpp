@@ -6,45 +6,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <iomanip>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
-
-#include <omp.h>
 
 #include <catch2/catch.hpp>
 
 #include "engine/backend.h"
 #include "engine/buffer.h"
 #include "kernels/cpu/optimizer.h"
+#include "tests/support/numbers.h"
+#include "tests/support/thread_count_guard.h"
 
 namespace glassy {
 namespace {
 
-// Sets the OpenMP thread count for one scope and restores the previous count on exit.
-class ThreadCountGuard {
-public:
-  explicit ThreadCountGuard(int threads) : saved_(omp_get_max_threads()) {
-    omp_set_num_threads(threads);
-  }
-  ~ThreadCountGuard() { omp_set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
-private:
-  int saved_;
-};
-
-// Formats x with the given number of significant digits, for messages.
-std::string digits(double x, int precision) {
-  std::ostringstream stream;
-  stream << std::setprecision(precision) << x;
-  return stream.str();
-}
+using test::bitwise_equal;
+using test::digits;
+using test::ThreadCountGuard;
 
 // AdamW with the project's default betas (0.9, 0.98) and eps 1e-8, and no warm-up.
 OptimizerConfig adamw_config() {
@@ -98,10 +78,6 @@ std::vector<float> random_values(int64_t size, std::mt19937_64& gen, double scal
   std::vector<float> x(size);
   for (float& value : x) value = float(dist(gen));
   return x;
-}
-
-bool bitwise_equal(const std::vector<float>& x, const std::vector<float>& y) {
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
 }
 
 }  // namespace

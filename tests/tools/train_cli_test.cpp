@@ -8,12 +8,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include "tests/support/files.h"
+#include "tests/support/glassy_process.h"
+#include "tests/support/temporary_directory.h"
 
 namespace glassy {
 namespace {
@@ -21,27 +24,12 @@ namespace {
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
-
-// A new directory under the system temporary directory, removed with its contents.
-class TemporaryDirectory {
-public:
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "glassy-cli-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
+using test::concat;
+using test::glassy_command;
+using test::read_file;
+using test::read_json;
+using test::shell_quote;
+using test::TemporaryDirectory;
 
 struct CommandResult {
   int exit_status = -1;
@@ -49,37 +37,10 @@ struct CommandResult {
   std::string standard_error;
 };
 
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream file(path, std::ios::binary);
   file << text;
   REQUIRE(file.good());
-}
-
-// Quotes text for /bin/sh: single quotes, with each embedded quote written as '\''.
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-// Appends a space and word, quoted for /bin/sh, to command. Appending in place also avoids
-// a false -Wrestrict warning that GCC 12 gives for `" " + std::string`.
-void append_word(std::string& command, const std::string& word) {
-  command += ' ';
-  command += shell_quote(word);
 }
 
 std::string join_arguments(const std::vector<std::string>& args) {
@@ -93,8 +54,7 @@ std::string join_arguments(const std::vector<std::string>& args) {
 CommandResult run_glassy(const std::vector<std::string>& args, const fs::path& scratch) {
   const fs::path output_path = scratch / "stdout.txt";
   const fs::path error_path = scratch / "stderr.txt";
-  std::string command = shell_quote(GLASSY_BINARY);
-  for (const std::string& arg : args) append_word(command, arg);
+  std::string command = glassy_command(args);
   command += " >";
   command += shell_quote(output_path.string());
   command += " 2>";
@@ -111,22 +71,10 @@ CommandResult run_glassy(const std::vector<std::string>& args, const fs::path& s
   return result;
 }
 
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream file(path);
-  INFO("reading " << path);
-  REQUIRE(file.good());
-  return nlohmann::json::parse(file);
-}
-
 // A model small enough that a run of a few steps takes milliseconds. One thread, because OpenMP
 // barriers cost far more than these kernels when other processes load the cores.
 const std::vector<std::string> kTinyModel = {"--d-model", "16", "--heads",   "2",
                                              "--steps",   "2",  "--threads", "1"};
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
 
 // Checks the common contract of a rejected input: exit status 2, one line on standard error
 // in glassy's error format, nothing on standard output, and no run directory.

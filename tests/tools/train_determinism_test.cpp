@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -18,70 +17,27 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/npy.h"
+#include "tests/support/files.h"
+#include "tests/support/glassy_process.h"
+#include "tests/support/temporary_directory.h"
 
 namespace glassy {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A new directory under the system temporary directory, removed with its contents.
-class TemporaryDirectory {
-public:
-  TemporaryDirectory() {
-    std::string pattern =
-        (fs::temp_directory_path() / "glassy-determinism-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  INFO("reading " << path);
-  REQUIRE(file.good());
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// Quotes text for /bin/sh: single quotes, with each embedded quote written as '\''.
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-// Appends a space and word, quoted for /bin/sh, to command. Appending in place also avoids
-// a false -Wrestrict warning that GCC 12 gives for `" " + std::string`.
-void append_word(std::string& command, const std::string& word) {
-  command += ' ';
-  command += shell_quote(word);
-}
+using test::append_word;
+using test::concat;
+using test::glassy_command;
+using test::read_existing_file;
+using test::read_json;
+using test::shell_quote;
+using test::TemporaryDirectory;
 
 // Runs `glassy train args --out out`, with standard output and error written to out + ".log",
 // and requires that it succeeds.
 void train(const std::vector<std::string>& args, const fs::path& out) {
   const fs::path log = out.parent_path() / (out.filename().string() + ".log");
-  std::string command = shell_quote(GLASSY_BINARY);
-  append_word(command, "train");
-  for (const std::string& arg : args) append_word(command, arg);
+  std::string command = glassy_command(concat({"train"}, args));
   append_word(command, "--out");
   append_word(command, out.string());
   command += " >";
@@ -90,14 +46,9 @@ void train(const std::vector<std::string>& args, const fs::path& out) {
   const int status = std::system(command.c_str());
   INFO("command: " << command);
   REQUIRE(status != -1);
-  INFO("output: " << read_file(log));
+  INFO("output: " << read_existing_file(log));
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-}
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -132,7 +83,7 @@ int64_t first_byte_difference(const std::string& a, const std::string& b) {
 // Returns the rows of metrics.csv by replica index, each without its replica column, joined
 // as lines.
 std::map<int64_t, std::string> metrics_by_replica(const fs::path& path) {
-  const std::vector<std::string> lines = split_lines(read_file(path));
+  const std::vector<std::string> lines = split_lines(read_existing_file(path));
   REQUIRE(!lines.empty());
   REQUIRE(lines[0].starts_with("step,replica,"));
   std::map<int64_t, std::string> rows;
@@ -145,8 +96,6 @@ std::map<int64_t, std::string> metrics_by_replica(const fs::path& path) {
   }
   return rows;
 }
-
-nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_file(path)); }
 
 }  // namespace
 
@@ -164,14 +113,14 @@ TEST_CASE("same seed gives byte-identical metrics", "[determinism]") {
   train(concat(settings, {"--threads", "2"}), second);
   train(concat(settings, {"--threads", "1"}), one_thread);
 
-  const std::string metrics = read_file(first / "metrics.csv");
+  const std::string metrics = read_existing_file(first / "metrics.csv");
   REQUIRE(split_lines(metrics).size() == 1 + 2 * 7);
-  CHECK(first_line_difference(metrics, read_file(second / "metrics.csv")) == "");
-  CHECK(first_line_difference(metrics, read_file(one_thread / "metrics.csv")) == "");
+  CHECK(first_line_difference(metrics, read_existing_file(second / "metrics.csv")) == "");
+  CHECK(first_line_difference(metrics, read_existing_file(one_thread / "metrics.csv")) == "");
 
-  const std::string weights = read_file(first / "weights.npy");
-  CHECK(first_byte_difference(weights, read_file(second / "weights.npy")) == -1);
-  CHECK(first_byte_difference(weights, read_file(one_thread / "weights.npy")) == -1);
+  const std::string weights = read_existing_file(first / "weights.npy");
+  CHECK(first_byte_difference(weights, read_existing_file(second / "weights.npy")) == -1);
+  CHECK(first_byte_difference(weights, read_existing_file(one_thread / "weights.npy")) == -1);
 }
 
 TEST_CASE("replicas trained together match separate runs", "[determinism]") {
