@@ -53,6 +53,17 @@ RunDirectory RunDirectory::create(const std::string& path, const std::string& fl
   std::error_code error;
   fs::create_directories(path, error);
   GLASSY_REQUIRE(!error, "{} '{}' cannot be created: {}", flag, path, error.message());
+
+  // Two runs started with the same path both pass the checks above, so the run that creates
+  // the lock file first owns the directory and the other one stops here.
+  const std::string lock = path + "/" + kLockFile;
+  const int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  GLASSY_REQUIRE(fd >= 0, "{} '{}' is in use by another run ({}: {}); choose another directory",
+                 flag, path, kLockFile, std::strerror(errno));
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  const bool written = ::write(fd, pid.data(), pid.size()) == ssize_t(pid.size());
+  ::close(fd);
+  GLASSY_CHECK(written, "cannot write '{}'", lock);
   return RunDirectory(path);
 }
 

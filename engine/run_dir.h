@@ -11,8 +11,11 @@ namespace glassy {
 
 class RunDirectory {
 public:
-  // Creates path (and its parents). Throws UsageError when path exists and is not an empty
-  // directory, or cannot be created.
+  // The file that marks a directory as claimed by one run; it holds that run's process id.
+  static constexpr const char* kLockFile = "run.lock";
+
+  // Creates path (and its parents) and claims it with kLockFile. Throws UsageError when path
+  // exists and is not an empty directory, cannot be created, or another run claimed it.
   static RunDirectory create(const std::string& path, const std::string& flag = "--out");
   // Checks that create(path) would succeed, without creating anything.
   static void check_creatable(const std::string& path, const std::string& flag = "--out");

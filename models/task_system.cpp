@@ -33,6 +33,16 @@ TaskSystem::TaskSystem(Backend& backend, const TransformerConfig& config, const 
   stats_ = Buffer<LossStats>(backend_, replicas_);
 }
 
+std::size_t TaskSystem::memory_bytes(const TransformerConfig& config, const Split& split,
+                                     int64_t replicas) {
+  const int64_t max_examples = std::max(split.train.size(), split.test.size());
+  const double examples = double(replicas) * double(max_examples);
+  const double loss_scratch = examples * (config.classes * sizeof(float) + 2 * sizeof(double));
+  const double data = double(split.train.size() + split.test.size()) * 4 * sizeof(int32_t);
+  return Transformer<float>::activation_bytes(config, replicas, max_examples) +
+         std::size_t(loss_scratch + data);
+}
+
 void TaskSystem::initialize(Buffer<float>& weights, const std::vector<uint64_t>& seeds) {
   model_.initialize(weights, seeds);
 }

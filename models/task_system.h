@@ -26,6 +26,9 @@ public:
   double gradient_flops(DataSplit split) const override;
 
   Transformer<float>& model() { return model_; }
+  // Bytes of backend memory a TaskSystem for this configuration holds, model included.
+  static std::size_t memory_bytes(const TransformerConfig& config, const Split& split,
+                                  int64_t replicas);
   // Returns the logits (R, N, C) of the last evaluation, in backend memory.
   const float* logits() const { return logits_; }
 

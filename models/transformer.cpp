@@ -148,6 +148,21 @@ Transformer<T>::Transformer(Backend& backend, const TransformerConfig& config, i
 }
 
 template <typename T>
+std::size_t Transformer<T>::activation_bytes(const TransformerConfig& c, int64_t replicas,
+                                             int64_t max_examples) {
+  // The buffers of the constructor: residual streams, per-layer activations, logits and the
+  // backward scratch.
+  const double rows = double(replicas) * double(max_examples) * c.context;
+  const double width = double(c.heads) * c.head_dim();
+  const double per_layer = rows * (4.0 * width + c.heads * c.context + c.d_model + c.d_mlp);
+  const double scratch = rows * (3.0 * c.d_model + c.d_mlp + 4.0 * width);
+  const double logits = double(replicas) * double(max_examples) * c.classes;
+  const double elements =
+      (c.layers + 1) * rows * c.d_model + c.layers * per_layer + logits + scratch;
+  return std::size_t(elements * sizeof(T));
+}
+
+template <typename T>
 std::size_t Transformer<T>::activation_bytes() const {
   std::size_t total = logits_.bytes() + d_residual_a_.bytes() + d_residual_b_.bytes() +
                       d_mid_.bytes() + d_hidden_.bytes() + d_attended_.bytes() +

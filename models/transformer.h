@@ -68,6 +68,9 @@ public:
 
   // Bytes of activation and scratch memory this model holds.
   std::size_t activation_bytes() const;
+  // The same, before constructing a model, for a memory check.
+  static std::size_t activation_bytes(const TransformerConfig& config, int64_t replicas,
+                                      int64_t max_examples);
 
 private:
   struct LayerOffsets {

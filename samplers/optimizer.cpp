@@ -25,6 +25,10 @@ void optimizer_validate(const OptimizerConfig& c, const std::vector<ReplicaHyper
                    "--lr must be a positive number, got {}", h.lr);
     GLASSY_REQUIRE(std::isfinite(h.weight_decay) && h.weight_decay >= 0.0,
                    "--wd must be a non-negative number, got {}", h.weight_decay);
+    GLASSY_REQUIRE(c.kind != OptimizerKind::adamw || h.lr * h.weight_decay < 1.0,
+                   "--lr {} and --wd {} give AdamW a decay factor 1 - lr wd = {} that is not "
+                   "positive; choose lr x wd < 1", h.lr, h.weight_decay,
+                   1.0 - h.lr * h.weight_decay);
   }
   GLASSY_REQUIRE(c.beta1 >= 0.0 && c.beta1 < 1.0, "--beta1 must be in [0, 1), got {}", c.beta1);
   GLASSY_REQUIRE(c.beta2 >= 0.0 && c.beta2 < 1.0, "--beta2 must be in [0, 1), got {}", c.beta2);

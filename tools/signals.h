@@ -1,4 +1,4 @@
-// SIGINT and SIGTERM as a stop request: the first signal sets a flag that long loops poll,
+// SIGINT, SIGTERM and SIGHUP as a stop request: the first signal sets a flag that long loops poll,
 // so they finish the current step and write their results; a second signal of the same kind
 // ends the process at once with the default action.
 #pragma once
@@ -12,5 +12,8 @@ const std::atomic<bool>& install_stop_handlers();
 
 // The signal that requested the stop, or 0.
 int stop_signal();
+
+// Whether a stop was requested.
+bool stop_requested();
 
 }  // namespace glassy

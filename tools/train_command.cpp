@@ -7,10 +7,14 @@
 //   weights.npy    the final parameters (R, P), float32; parameters.json names the slices
 #include "tools/train_command.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
+
+#include <omp.h>
 
 #include "engine/csv_format.h"
 #include "engine/npy.h"
@@ -29,10 +33,37 @@ namespace {
 constexpr double kTrainAccuracyTarget = 0.99;
 constexpr double kTestAccuracyTarget = 0.95;
 
-// The first evaluated steps at which a replica reached the accuracy targets.
+// The first evaluated steps at which a replica reached the accuracy targets, and the first at
+// which its loss or weights stopped being finite.
 struct ReplicaProgress {
-  std::optional<int64_t> train_target_step, test_target_step;
+  std::optional<int64_t> train_target_step, test_target_step, diverged_step;
 };
+
+// Returns the bytes of memory available to new allocations, from /proc/meminfo, or 0.
+double available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kilobytes = 0.0;
+  std::string unit;
+  while (meminfo >> key >> kilobytes >> unit) {
+    if (key == "MemAvailable:") return kilobytes * 1024.0;
+  }
+  return 0.0;
+}
+
+// Rejects a run whose buffers would not fit in the available memory.
+void check_memory(const TrainPlan& plan, const Split& split) {
+  const int64_t replicas = int64_t(plan.replicas.size());
+  const double params = double(transformer_layout(plan.model).size());
+  const double states = plan.optimizer.kind == OptimizerKind::adamw ? 4.0 : 3.0;
+  const double needed = double(TaskSystem::memory_bytes(plan.model, split, replicas)) +
+                        states * sizeof(float) * params * double(replicas);
+  const double available = available_memory_bytes();
+  GLASSY_REQUIRE(available == 0.0 || needed < 0.9 * available,
+                 "this run needs about {} of memory but {} is available; reduce --replicas "
+                 "(or the grid), --p, --d-model or --d-mlp",
+                 format_bytes(needed), format_bytes(available));
+}
 
 std::string split_csv(const Split& split, int64_t p) {
   std::string text = "index,x,y,answer,set\n";
@@ -146,6 +177,9 @@ nlohmann::json summary_json(const TrainPlan& plan, const std::vector<ReplicaProg
                                                         : nlohmann::json(nullptr)},
         {"first_step_test_acc_95", p.test_target_step ? nlohmann::json(*p.test_target_step)
                                                       : nlohmann::json(nullptr)},
+        {"diverged_at_step", p.diverged_step ? nlohmann::json(*p.diverged_step)
+                                             : nlohmann::json(nullptr)},
+        {"grokking_delay_ratio", nullptr},
         {"final_train_acc", last.train[r].accuracy},
         {"final_test_acc", last.test[r].accuracy},
         {"final_train_loss", last.train[r].loss},
@@ -194,6 +228,7 @@ void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Spli
   config["train_examples"] = split.train.size();
   config["test_examples"] = split.test.size();
   config["device"] = backend.device_description();
+  config["threads_used"] = omp_get_max_threads();
   config["glassy_version"] = glassy_version();
   write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
   write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
@@ -220,6 +255,16 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
   auto on_record = [&](const TrainRecord& record) {
     write_metrics_rows(metrics, record, replicas);
     for (int64_t r = 0; r < replicas; ++r) {
+      const bool finite =
+          std::isfinite(record.train[r].loss) && std::isfinite(record.weight_norm[r]);
+      if (!finite && !progress[r].diverged_step) {
+        progress[r].diverged_step = record.step;
+        std::cerr << fmt::format("warning: replica {} (seed {}, lr {}, wd {}) diverged at step "
+                                 "{}: its loss or weights are not finite from here on; lower "
+                                 "its --lr or --wd\n", r, plan.replicas[r].seed,
+                                 plan.replicas[r].hyper.lr, plan.replicas[r].hyper.weight_decay,
+                                 record.step);
+      }
       if (!progress[r].train_target_step && record.train[r].accuracy >= kTrainAccuracyTarget) {
         progress[r].train_target_step = record.step;
       }
@@ -248,6 +293,12 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
                              stop_signal(), outcome.steps_done, s.out);
     return 128 + stop_signal();
   }
+  const auto diverged = std::count_if(progress.begin(), progress.end(),
+                                      [](const ReplicaProgress& p) { return p.diverged_step; });
+  if (diverged > 0) {
+    std::cerr << fmt::format("warning: {} of {} replicas diverged; summary.json gives the step "
+                             "for each\n", diverged, replicas);
+  }
   std::cerr << fmt::format("finished {} steps in {}; results in {}\n", outcome.steps_done,
                            format_duration(seconds), s.out);
   return 0;
@@ -257,6 +308,12 @@ int run_plan(const TrainPlan& plan, const Split& split) {
   const TrainSettings& s = plan.settings;
   std::unique_ptr<Backend> backend = make_backend(parse_backend_kind(s.backend));
   backend->set_threads(s.threads);
+  check_memory(plan, split);
+  if (stop_requested()) {
+    std::cerr << fmt::format("stopped by signal {} before the run started; nothing was "
+                             "written\n", stop_signal());
+    return 128 + stop_signal();
+  }
   const RunDirectory dir = RunDirectory::create(s.out);
 
   const int64_t replicas = int64_t(plan.replicas.size());
@@ -282,6 +339,8 @@ int run_plan(const TrainPlan& plan, const Split& split) {
 }  // namespace
 
 int run_train_command(const std::vector<std::string>& args) {
+  // Installed first, so a signal during setup also ends in a clean stop at step 0.
+  install_stop_handlers();
   const TrainSettings settings = parse_train_settings(args);
   const TrainPlan plan = resolve_train_plan(settings);
   // Everything that can reject the input runs before the run directory exists.

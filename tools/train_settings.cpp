@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -33,6 +35,7 @@ void apply_paper(TrainSettings& s, const std::string& task, const std::string& l
   s.wd = "1";
   s.steps = 10000;
   s.seeds = "0";
+  s.seed = "0";
   s.split_seed = "0";
 }
 
@@ -51,6 +54,7 @@ const std::vector<Preset>& presets() {
          s.wd = "1";
          s.steps = 3000;
          s.seeds = "0,1,2,3";
+         s.seed = "0";
          s.split_seed = "0";
          s.log_every = 250;
        }},
@@ -127,6 +131,12 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
   return best;
 }
 
+// Keys that config.json records besides the flags: derived values and the run's machine.
+const std::vector<std::string> kRecordedKeys = {"classes",        "replica_grid",
+                                                "parameters",     "train_examples",
+                                                "test_examples",  "device",
+                                                "glassy_version", "threads_used"};
+
 // Returns the flag names (without dashes) a config file may use.
 std::vector<std::string> config_keys(CLI::App& app) {
   std::vector<std::string> keys;
@@ -155,12 +165,15 @@ std::string json_to_flag_value(const nlohmann::json& value, const std::string& k
 
 // Reads a JSON config file into "--key value" arguments, rejecting unknown keys.
 std::vector<std::string> config_file_args(const std::string& path, CLI::App& app) {
+  std::error_code error_code;
+  GLASSY_REQUIRE(std::filesystem::is_regular_file(path, error_code),
+                 "--config '{}' is not a readable file; check the path", path);
   std::ifstream file(path);
   GLASSY_REQUIRE(file.good(), "--config '{}' cannot be read; check the path", path);
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(file);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
     throw UsageError(fmt::format("--config '{}' is not valid JSON: {}", path, error.what()));
   }
   GLASSY_REQUIRE(config.is_object(), "--config '{}' must hold a JSON object of flag names "
@@ -168,6 +181,10 @@ std::vector<std::string> config_file_args(const std::string& path, CLI::App& app
   const std::vector<std::string> keys = config_keys(app);
   std::vector<std::string> args;
   for (const auto& [key, value] : config.items()) {
+    // A run's config.json also records what the flags imply; reading it back reruns the run.
+    if (std::find(kRecordedKeys.begin(), kRecordedKeys.end(), key) != kRecordedKeys.end()) {
+      continue;
+    }
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       const std::string closest = closest_name(key, keys);
       const std::string hint = closest.empty() ? "" : fmt::format("did you mean '{}'? ", closest);
@@ -222,13 +239,28 @@ std::string conversion_message(const CLI::ConversionError& error, CLI::App& app)
   const CLI::Option* option = app.get_option_no_throw(flag);
   const std::string type = option ? option->get_type_name() : "";
   std::string expected = "a valid value";
-  if (type == "INT" || type == "UINT") expected = "an integer";
+  char* end = nullptr;
+  std::strtod(value.c_str(), &end);
+  const bool numeric = !value.empty() && end == value.c_str() + value.size();
+  if (type == "INT" || type == "UINT") expected = numeric ? "an integer in range" : "an integer";
   if (type == "FLOAT") expected = "a number";
   if (type == "BOOLEAN") expected = "true or false";
   return fmt::format("{} must be {}, got '{}'", flag, expected, value);
 }
 
+// Seeds stay below 2^53 so that JSON readers that hold numbers as doubles keep them exact.
+constexpr uint64_t kMaxSeed = (uint64_t(1) << 53) - 1;
+
+// Rejects an empty list item, such as the one after a trailing comma.
+void check_list_items(const std::string& text, const std::string& flag) {
+  const bool empty_item = text.empty() || text.front() == ',' || text.back() == ',' ||
+                          text.find(",,") != std::string::npos;
+  GLASSY_REQUIRE(!empty_item, "{} has an empty item in '{}'; write values separated by single "
+                 "commas, e.g. 1e-3,3e-3", flag, text);
+}
+
 std::vector<double> parse_number_list(const std::string& text, const std::string& flag) {
+  check_list_items(text, flag);
   std::vector<double> values;
   std::stringstream stream(text);
   std::string item;
@@ -240,9 +272,9 @@ std::vector<double> parse_number_list(const std::string& text, const std::string
     } catch (const std::exception&) {
       used = 0;
     }
-    GLASSY_REQUIRE(used > 0 && used == item.size(),
-                   "{} must be a number or a comma-separated list of numbers, got '{}'", flag,
-                   text);
+    GLASSY_REQUIRE(used > 0 && used == item.size() && item.find_first_of("xX") == item.npos,
+                   "{} must be a decimal number or a comma-separated list of them, got '{}'",
+                   flag, text);
     values.push_back(value);
   }
   GLASSY_REQUIRE(!values.empty(), "{} must list at least one number, got '{}'", flag, text);
@@ -258,12 +290,13 @@ uint64_t parse_seed(const std::string& text, const std::string& flag) {
   } catch (const std::exception&) {
     used = 0;
   }
-  GLASSY_REQUIRE(used > 0 && used == text.size(),
-                 "{} must be non-negative integers below 2^64, got '{}'", flag, text);
+  GLASSY_REQUIRE(used > 0 && used == text.size() && value <= kMaxSeed,
+                 "{} takes integers in [0, 2^53), got '{}'", flag, text);
   return value;
 }
 
 std::vector<uint64_t> parse_seed_list(const std::string& text, const std::string& flag) {
+  check_list_items(text, flag);
   std::vector<uint64_t> seeds;
   std::stringstream stream(text);
   std::string item;
@@ -385,6 +418,7 @@ TrainSettings parse_train_settings(const std::vector<std::string>& args) {
   CLI::App app("glassy train");
   add_train_options(app, settings);
   check_known_flags(merged, app);
+  const bool preset_seeds = !settings.seeds.empty();
   // CLI11 takes its arguments in reverse order.
   std::vector<std::string> reversed(merged.rbegin(), merged.rend());
   try {
@@ -396,6 +430,15 @@ TrainSettings parse_train_settings(const std::vector<std::string>& args) {
   } catch (const CLI::ParseError& error) {
     throw UsageError(fmt::format("{}; run 'glassy train --help' for the flags", error.what()));
   }
+
+  // --replicas picks consecutive seeds from --seed; it replaces a preset's seed list, but
+  // contradicts a --seeds list given alongside it.
+  const bool seeds_given = app.count("--seeds") > 0;
+  const bool replicas_given = app.count("--replicas") > 0;
+  GLASSY_REQUIRE(!(seeds_given && replicas_given),
+                 "--seeds {} and --replicas {} contradict each other; give the list of seeds or "
+                 "their number, not both", settings.seeds, settings.replicas);
+  if (replicas_given && preset_seeds) settings.seeds.clear();
   return settings;
 }
 
@@ -403,7 +446,13 @@ namespace {
 
 void resolve_task_and_model(const TrainSettings& s, TrainPlan& plan) {
   plan.operation = parse_operation(s.task);
-  GLASSY_REQUIRE(s.p >= 2, "--p must be at least 2, got {}", s.p);
+  GLASSY_REQUIRE(s.p >= 2 && s.p <= kMaxModulus, "--p must be in [2, {}], got {}", kMaxModulus,
+                 s.p);
+  GLASSY_REQUIRE(s.d_model >= 1 && s.d_model <= 65536, "--d-model must be in [1, 65536], got {}",
+                 s.d_model);
+  GLASSY_REQUIRE(s.d_mlp >= 0 && s.d_mlp <= 1 << 20,
+                 "--d-mlp must be in [0, 2^20] (0: 4 x d-model), got {}", s.d_mlp);
+  GLASSY_REQUIRE(s.steps <= int64_t(1e12), "--steps must be at most 10^12, got {}", s.steps);
   GLASSY_REQUIRE(std::isfinite(s.train_frac) && s.train_frac > 0.0 && s.train_frac < 1.0,
                  "--train-frac must be in (0, 1), got {}", s.train_frac);
   plan.split_seed = s.split_seed.empty() ? random_seed() : parse_seed(s.split_seed,
@@ -417,7 +466,6 @@ void resolve_task_and_model(const TrainSettings& s, TrainPlan& plan) {
   plan.model.classes = int(s.outputs == "p+1" ? s.p + 1 : s.p);
   plan.model.d_model = s.d_model;
   plan.model.heads = s.heads;
-  GLASSY_REQUIRE(s.d_mlp >= 0, "--d-mlp must be at least 0 (0: 4 x d-model), got {}", s.d_mlp);
   plan.model.d_mlp = s.d_mlp == 0 ? 4 * s.d_model : s.d_mlp;
   plan.settings.d_mlp = plan.model.d_mlp;
   plan.model.layers = s.layers;
@@ -448,6 +496,9 @@ void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
     GLASSY_REQUIRE(s.replicas >= 1 && s.replicas <= 100000,
                    "--replicas must be in [1, 100000], got {}", s.replicas);
     const uint64_t first = s.seed.empty() ? random_seed() : parse_seed(s.seed, "--seed");
+    GLASSY_REQUIRE(first + uint64_t(s.replicas) - 1 <= kMaxSeed,
+                   "--seed {} with --replicas {} runs past the largest seed 2^53 - 1; choose a "
+                   "smaller --seed", first, s.replicas);
     for (int64_t i = 0; i < s.replicas; ++i) seeds.push_back(first + uint64_t(i));
     plan.settings.seed = std::to_string(first);
   }
@@ -456,6 +507,9 @@ void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
       for (uint64_t seed : seeds) plan.replicas.push_back({seed, {lr, wd}});
     }
   }
+  std::string seed_list;
+  for (uint64_t seed : seeds) seed_list += (seed_list.empty() ? "" : ",") + std::to_string(seed);
+  plan.settings.seeds = seed_list;
   std::vector<ReplicaHyper> hyper;
   for (const ReplicaSpec& replica : plan.replicas) hyper.push_back(replica.hyper);
   optimizer_validate(plan.optimizer, hyper);
@@ -482,12 +536,12 @@ TrainPlan resolve_train_plan(const TrainSettings& s) {
 
 nlohmann::json train_plan_json(const TrainPlan& plan) {
   const TrainSettings& s = plan.settings;
-  nlohmann::json replicas = nlohmann::json::array();
+  nlohmann::json grid = nlohmann::json::array();
   for (std::size_t r = 0; r < plan.replicas.size(); ++r) {
-    replicas.push_back({{"replica", r},
-                        {"seed", plan.replicas[r].seed},
-                        {"lr", plan.replicas[r].hyper.lr},
-                        {"wd", plan.replicas[r].hyper.weight_decay}});
+    grid.push_back({{"replica", r},
+                    {"seed", plan.replicas[r].seed},
+                    {"lr", plan.replicas[r].hyper.lr},
+                    {"wd", plan.replicas[r].hyper.weight_decay}});
   }
   return {
       {"preset", s.preset},
@@ -504,6 +558,8 @@ nlohmann::json train_plan_json(const TrainPlan& plan) {
       {"trim-last-layer", s.trim_last_layer},
       {"slope", s.slope},
       {"optimizer", s.optimizer},
+      {"lr", s.lr},
+      {"wd", s.wd},
       {"beta1", s.beta1},
       {"beta2", s.beta2},
       {"eps", s.eps},
@@ -511,13 +567,14 @@ nlohmann::json train_plan_json(const TrainPlan& plan) {
       {"warmup-steps", s.warmup_steps},
       {"warmup-start", s.warmup_start},
       {"fixed-norm", s.fixed_norm},
+      {"seeds", s.seeds},
       {"steps", s.steps},
       {"eval-every", s.eval_every},
       {"log-every", s.log_every},
       {"threads", s.threads},
       {"backend", s.backend},
       {"out", s.out},
-      {"replicas", replicas},
+      {"replica_grid", grid},
   };
 }
 

@@ -108,7 +108,7 @@ TEST_CASE("bad input rejected before run directory", "[cli]") {
     std::string out = "";   // --out; empty for a new directory in scratch
   };
   const std::vector<BadInput> cases = {
-      {"modulus below 2", {"--p", "1"}, "got 1", "at least 2"},
+      {"modulus below 2", {"--p", "1"}, "got 1", "[2, 131072]"},
       {"composite modulus for x/y", {"--task", "x/y", "--p", "96"}, "96", "prime"},
       {"train fraction 0", {"--train-frac", "0"}, "got 0", "(0, 1)"},
       {"train fraction above 1", {"--train-frac", "1.2"}, "1.2", "(0, 1)"},
@@ -121,6 +121,14 @@ TEST_CASE("bad input rejected before run directory", "[cli]") {
       {"unknown preset", {"--preset", "nosuch"}, "'nosuch'", "demo, paper-add"},
       {"heads not dividing d_model", {"--heads", "3", "--d-model", "16"}, "got 3", "divide"},
       {"unknown output classes", {"--outputs", "5"}, "'5'", "p+1 or p"},
+      {"decay factor not positive", {"--lr", "2", "--wd", "1"}, "--lr 2", "lr x wd < 1"},
+      {"trailing comma in a grid", {"--lr", "1e-3,3e-3,"}, "'1e-3,3e-3,'", "single commas"},
+      {"modulus past the limit", {"--p", "2147483647"}, "2147483647", "[2, 131072]"},
+      {"integer out of range", {"--d-mlp", "99999999999"}, "99999999999", "integer in range"},
+      {"seeds and replicas together", {"--seeds", "1,2", "--replicas", "3"}, "--replicas 3",
+       "not both"},
+      {"more memory than the machine", {"--p", "1024", "--replicas", "4096"}, "needs about",
+       "reduce --replicas"},
       {"--out under a regular file", {}, under_file.string(), "is not a directory",
        under_file.string()},
   };
@@ -168,6 +176,64 @@ TEST_CASE("unknown flags listed in given order", "[cli]") {
   CHECK_THAT(result.standard_error, Contains("--learning-rate 1 --foo 2"));
 }
 
+TEST_CASE("run directory claimed by another run", "[cli]") {
+  // A run that finds another run's lock file in --out stops before writing anything.
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  fs::create_directories(out);
+  std::ofstream(out / "run.lock") << "12345\n";
+  const CommandResult result = run_glassy(
+      concat(concat({"train"}, kTinyModel), {"--steps", "1", "--out", out.string()}),
+      scratch.path());
+  INFO("standard error: " << result.standard_error);
+  CHECK(result.exit_status == 2);
+  CHECK(fs::exists(out / "run.lock"));
+  CHECK_FALSE(fs::exists(out / "config.json"));
+}
+
+TEST_CASE("config.json reruns the same run", "[cli]") {
+  TemporaryDirectory scratch;
+  const fs::path first = scratch.path() / "first";
+  const fs::path second = scratch.path() / "second";
+  const CommandResult run = run_glassy(
+      concat(concat({"train"}, kTinyModel), {"--steps", "20", "--out", first.string()}),
+      scratch.path());
+  REQUIRE(run.exit_status == 0);
+  const CommandResult rerun = run_glassy(
+      {"train", "--config", (first / "config.json").string(), "--out", second.string()},
+      scratch.path());
+  INFO("standard error: " << rerun.standard_error);
+  REQUIRE(rerun.exit_status == 0);
+  CHECK(read_file(first / "metrics.csv") == read_file(second / "metrics.csv"));
+}
+
+TEST_CASE("--replicas replaces a preset's seeds", "[cli]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  const CommandResult result = run_glassy(
+      {"train", "--preset", "demo", "--replicas", "6", "--steps", "0", "--out", out.string()},
+      scratch.path());
+  REQUIRE(result.exit_status == 0);
+  const nlohmann::json config = read_json(out / "config.json");
+  CHECK(config["seeds"] == "0,1,2,3,4,5");
+  CHECK(config["replica_grid"].size() == 6);
+}
+
+TEST_CASE("diverged replica is reported", "[cli]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  const CommandResult result = run_glassy(
+      concat(concat({"train"}, kTinyModel),
+             {"--steps", "30", "--lr", "1e-3,1e10", "--wd", "0", "--out", out.string()}),
+      scratch.path());
+  INFO("standard error: " << result.standard_error);
+  REQUIRE(result.exit_status == 0);
+  CHECK_THAT(result.standard_error, Contains("diverged at step"));
+  const nlohmann::json summary = read_json(out / "summary.json");
+  CHECK(summary["replicas"][0]["diverged_at_step"].is_null());
+  CHECK(summary["replicas"][1]["diverged_at_step"].is_number());
+}
+
 TEST_CASE("train precedence is preset, config, flags", "[cli]") {
   TemporaryDirectory scratch;
 
@@ -199,11 +265,11 @@ TEST_CASE("train precedence is preset, config, flags", "[cli]") {
     CHECK(resolved["d-model"] == 16);
     CHECK(resolved["heads"] == 2);
     CHECK(resolved["d-mlp"] == 32);
-    REQUIRE(resolved["replicas"].size() == 1);
-    CHECK(resolved["replicas"][0]["lr"] == 0.01);
+    REQUIRE(resolved["replica_grid"].size() == 1);
+    CHECK(resolved["replica_grid"][0]["lr"] == 0.01);
     // Set by the preset and the command line: the command line wins.
     CHECK(resolved["split-seed"] == 1);
-    CHECK(resolved["replicas"][0]["seed"] == 5);
+    CHECK(resolved["replica_grid"][0]["seed"] == 5);
     // Set by all three: the command line wins.
     CHECK(resolved["steps"] == 2);
   }
@@ -225,7 +291,7 @@ TEST_CASE("train precedence is preset, config, flags", "[cli]") {
     CHECK(resolved["preset"] == "demo");
     CHECK(resolved["train-frac"] == 0.6);
     CHECK(resolved["split-seed"] == 0);
-    CHECK(resolved["replicas"].size() == 4);
+    CHECK(resolved["replica_grid"].size() == 4);
     CHECK(resolved["p"] == 7);
     CHECK(resolved["steps"] == 1);
   }
@@ -251,13 +317,13 @@ TEST_CASE("train records the seeds it draws", "[cli]") {
   INFO("second config.json: " << config_b.dump());
   REQUIRE(config_a["split-seed"].is_number_unsigned());
   REQUIRE(config_b["split-seed"].is_number_unsigned());
-  REQUIRE(config_a["replicas"].size() == 1);
-  REQUIRE(config_b["replicas"].size() == 1);
-  REQUIRE(config_a["replicas"][0]["seed"].is_number_unsigned());
+  REQUIRE(config_a["replica_grid"].size() == 1);
+  REQUIRE(config_b["replica_grid"].size() == 1);
+  REQUIRE(config_a["replica_grid"][0]["seed"].is_number_unsigned());
   const uint64_t split_seed_a = config_a["split-seed"];
   const uint64_t split_seed_b = config_b["split-seed"];
-  const uint64_t seed_a = config_a["replicas"][0]["seed"];
-  const uint64_t seed_b = config_b["replicas"][0]["seed"];
+  const uint64_t seed_a = config_a["replica_grid"][0]["seed"];
+  const uint64_t seed_b = config_b["replica_grid"][0]["seed"];
   CHECK(split_seed_a != split_seed_b);
   CHECK(seed_a != seed_b);
 

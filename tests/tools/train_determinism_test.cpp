@@ -138,7 +138,7 @@ TEST_CASE("replicas trained together match separate runs", "[determinism]") {
   const nlohmann::json config = read_json(together / "config.json");
   const std::map<int64_t, std::string> rows = metrics_by_replica(together / "metrics.csv");
   const NpyArray weights = npy_read((together / "weights.npy").string());
-  REQUIRE(config["replicas"].size() == 4);
+  REQUIRE(config["replica_grid"].size() == 4);
   REQUIRE(rows.size() == 4);
   REQUIRE(weights.shape.size() == 2);
   REQUIRE(weights.shape[0] == 4);
@@ -149,7 +149,7 @@ TEST_CASE("replicas trained together match separate runs", "[determinism]") {
     for (const std::string& seed : seeds) {
       // The replica index of (lr, seed) in the joint run, from its config.json.
       int64_t replica = -1;
-      for (const nlohmann::json& entry : config["replicas"]) {
+      for (const nlohmann::json& entry : config["replica_grid"]) {
         if (entry["lr"] == std::stod(lr) && entry["seed"] == std::stoull(seed)) {
           replica = entry["replica"].get<int64_t>();
         }
