@@ -107,8 +107,8 @@ void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
       {"steps", fmt::format("{}, metrics every {}, log every {}", s.steps, s.eval_every,
                             s.log_every)},
       {"device", backend.device_description()},
-      {"memory", fmt::format("parameters and gradients {}, optimizer state {}, activations {}",
-                             format_bytes(2.0 * 4.0 * double(r * params)),
+      {"memory", fmt::format("parameters and gradients {}, optimizer state {}, activations "
+                             "and data {}", format_bytes(2.0 * 4.0 * double(r * params)),
                              format_bytes(double(optimizer_bytes)),
                              format_bytes(double(model_bytes)))},
       {"output", s.out},
@@ -235,6 +235,30 @@ void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Spli
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");
 }
 
+// Records the first steps at which each replica reached the accuracy targets or stopped being
+// finite, and warns once per diverged replica.
+void update_progress(const TrainPlan& plan, const TrainRecord& record,
+                     std::vector<ReplicaProgress>& progress) {
+  for (std::size_t r = 0; r < progress.size(); ++r) {
+    const bool finite =
+        std::isfinite(record.train[r].loss) && std::isfinite(record.weight_norm[r]);
+    if (!finite && !progress[r].diverged_step) {
+      progress[r].diverged_step = record.step;
+      std::cerr << fmt::format("warning: replica {} (seed {}, lr {}, wd {}) diverged at step {}: "
+                               "its loss or weights are not finite from here on; lower its "
+                               "--lr or --wd\n", r, plan.replicas[r].seed,
+                               plan.replicas[r].hyper.lr, plan.replicas[r].hyper.weight_decay,
+                               record.step);
+    }
+    if (!progress[r].train_target_step && record.train[r].accuracy >= kTrainAccuracyTarget) {
+      progress[r].train_target_step = record.step;
+    }
+    if (!progress[r].test_target_step && record.test[r].accuracy >= kTestAccuracyTarget) {
+      progress[r].test_target_step = record.step;
+    }
+  }
+}
+
 // Runs the training loop, streaming metrics.csv, then writes the results.
 int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& system,
                      Optimizer& optimizer, Buffer<float>& weights) {
@@ -254,24 +278,7 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
   TrainerOptions options{s.steps, s.eval_every};
   auto on_record = [&](const TrainRecord& record) {
     write_metrics_rows(metrics, record, replicas);
-    for (int64_t r = 0; r < replicas; ++r) {
-      const bool finite =
-          std::isfinite(record.train[r].loss) && std::isfinite(record.weight_norm[r]);
-      if (!finite && !progress[r].diverged_step) {
-        progress[r].diverged_step = record.step;
-        std::cerr << fmt::format("warning: replica {} (seed {}, lr {}, wd {}) diverged at step "
-                                 "{}: its loss or weights are not finite from here on; lower "
-                                 "its --lr or --wd\n", r, plan.replicas[r].seed,
-                                 plan.replicas[r].hyper.lr, plan.replicas[r].hyper.weight_decay,
-                                 record.step);
-      }
-      if (!progress[r].train_target_step && record.train[r].accuracy >= kTrainAccuracyTarget) {
-        progress[r].train_target_step = record.step;
-      }
-      if (!progress[r].test_target_step && record.test[r].accuracy >= kTestAccuracyTarget) {
-        progress[r].test_target_step = record.step;
-      }
-    }
+    update_progress(plan, record, progress);
     if (record.step % s.log_every == 0 || record.step == s.steps) {
       report_progress(record, s.steps, clock, progress_csv);
     }
@@ -330,7 +337,8 @@ int run_plan(const TrainPlan& plan, const Split& split) {
   Optimizer optimizer(*backend, plan.optimizer, hyper, params);
   const std::size_t optimizer_bytes =
       (plan.optimizer.kind == OptimizerKind::adamw ? 2 : 1) * weights.bytes();
-  print_config(plan, *backend, params, system.model().activation_bytes(), optimizer_bytes);
+  print_config(plan, *backend, params, TaskSystem::memory_bytes(plan.model, split, replicas),
+               optimizer_bytes);
   write_run_inputs(dir, plan, split, *backend, system.layout());
 
   return train_and_record(plan, dir, system, optimizer, weights);
@@ -339,7 +347,8 @@ int run_plan(const TrainPlan& plan, const Split& split) {
 }  // namespace
 
 int run_train_command(const std::vector<std::string>& args) {
-  // Installed first, so a signal during setup also ends in a clean stop at step 0.
+  // Installed first, so a signal during setup also stops cleanly: before the run directory
+  // exists nothing is written, and after that the run stops at step 0 with its results.
   install_stop_handlers();
   const TrainSettings settings = parse_train_settings(args);
   const TrainPlan plan = resolve_train_plan(settings);
