@@ -64,6 +64,5 @@ public:
 // Creates the backend of the given kind; throws UsageError when it is not available.
 std::unique_ptr<Backend> make_backend(BackendKind kind);
 BackendKind parse_backend_kind(const std::string& name);
-std::string backend_name(BackendKind kind);
 
 }  // namespace glassy

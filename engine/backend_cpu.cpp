@@ -137,6 +137,4 @@ BackendKind parse_backend_kind(const std::string& name) {
   throw UsageError(fmt::format("--backend must be cpu or cuda, got '{}'", name));
 }
 
-std::string backend_name(BackendKind kind) { return kind == BackendKind::cpu ? "cpu" : "cuda"; }
-
 }  // namespace glassy

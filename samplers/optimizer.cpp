@@ -15,10 +15,6 @@ OptimizerKind parse_optimizer_kind(const std::string& name) {
   throw UsageError(fmt::format("--optimizer must be adamw or sgd, got '{}'", name));
 }
 
-std::string optimizer_kind_name(OptimizerKind kind) {
-  return kind == OptimizerKind::adamw ? "adamw" : "sgd";
-}
-
 void optimizer_validate(const OptimizerConfig& c, const std::vector<ReplicaHyper>& hyper) {
   for (const ReplicaHyper& h : hyper) {
     GLASSY_REQUIRE(std::isfinite(h.lr) && h.lr > 0.0,

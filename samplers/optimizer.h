@@ -15,7 +15,6 @@ namespace glassy {
 enum class OptimizerKind { adamw, sgd };
 
 OptimizerKind parse_optimizer_kind(const std::string& name);
-std::string optimizer_kind_name(OptimizerKind kind);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adamw;
@@ -23,8 +22,8 @@ struct OptimizerConfig {
   double momentum = 0.9;                          // SGD
   // Linear warm-up over W = warmup_steps steps from the factor f0 = warmup_start; the k-th
   // step (k = 1, 2, ...) uses lr_k = lr (f0 + (1 - f0) min((k - 1) / W, 1)). With f0 = 0 the
-  // first step has lr 0, as in the grokking reference code's LambdaLR(min(step / W, 1));
-  // f0 = 0.1 is PyTorch's LinearLR(start_factor=0.1, total_iters=W).
+  // first step has lr 0, as in the grokking reference code's LambdaLR(min(step / W, 1)).
+  // With f0 = 0.1 it is PyTorch's LinearLR(start_factor=0.1, total_iters=W).
   int64_t warmup_steps = 10;
   double warmup_start = 0.0;
   double fixed_norm = 0.0;  // > 0: rescale every replica to this global norm after each step

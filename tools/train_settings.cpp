@@ -234,12 +234,6 @@ void add_run_options(CLI::App& app, TrainSettings& s) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> train_presets() {
-  std::vector<std::pair<std::string, std::string>> list;
-  for (const Preset& preset : presets()) list.emplace_back(preset.name, preset.description);
-  return list;
-}
-
 void add_train_options(CLI::App& app, TrainSettings& s) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   add_source_options(app, s);

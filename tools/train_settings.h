@@ -71,9 +71,6 @@ struct TrainPlan {
   std::vector<ReplicaSpec> replicas;
 };
 
-// Names of the built-in presets, and a one-line description of each.
-std::vector<std::pair<std::string, std::string>> train_presets();
-
 // Registers every flag of `glassy train` on app, bound to settings.
 void add_train_options(CLI::App& app, TrainSettings& settings);
 
