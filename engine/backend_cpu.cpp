@@ -36,7 +36,7 @@ class CpuBackend final : public Backend {
 public:
   BackendKind kind() const override { return BackendKind::cpu; }
   std::string device_description() const override {
-    return fmt::format("CPU: {}, {} OpenMP threads", cpu_model_name(), omp_get_max_threads());
+    return fmt::format("CPU: {}, OpenMP threads: {}", cpu_model_name(), omp_get_max_threads());
   }
   void set_threads(int threads) override {
     if (threads > 0) omp_set_num_threads(threads);

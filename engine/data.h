@@ -67,7 +67,8 @@ struct Split {
 // are shuffled by a Fisher-Yates shuffle keyed on split_seed, and the first
 // round(train_fraction * n) go to training, in shuffled order, with ties rounded to even.
 // Throws glassy::UsageError unless 2 <= p <= kMaxModulus, p is prime for x/y, and
-// train_fraction in (0, 1) leaves both sets non-empty. Throws glassy::Error if a built x/y example fails answer * y == x (mod p).
+// train_fraction in (0, 1) leaves both sets non-empty. Throws glassy::Error if a built x/y
+// example fails answer * y == x (mod p).
 Split make_split(Operation op, int64_t p, double train_fraction, uint64_t split_seed);
 
 }  // namespace glassy

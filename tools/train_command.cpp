@@ -116,16 +116,25 @@ void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
   std::cerr << "glassy train\n" << format_table(rows) << std::flush;
 }
 
-double mean(const std::vector<LossStats>& stats, double LossStats::*field) {
-  double sum = 0.0;
-  for (const LossStats& s : stats) sum += s.*field;
-  return sum / double(stats.size());
-}
-
+// Means over the replicas whose values are finite, so one diverged replica does not turn the
+// progress line into NaN; its own values stay in metrics.csv.
 double mean(const std::vector<double>& values) {
   double sum = 0.0;
-  for (double v : values) sum += v;
-  return sum / double(values.size());
+  int64_t count = 0;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    sum += v;
+    ++count;
+  }
+  return count > 0 ? sum / double(count) : NAN;
+}
+
+double mean(const std::vector<LossStats>& stats, double LossStats::*field) {
+  std::vector<double> values;
+  for (const LossStats& s : stats) {
+    if (std::isfinite(s.loss)) values.push_back(s.*field);
+  }
+  return mean(values);
 }
 
 // Prints one progress line (means over replicas) and appends the same fields, with the
@@ -244,9 +253,9 @@ void update_progress(const TrainPlan& plan, const TrainRecord& record,
         std::isfinite(record.train[r].loss) && std::isfinite(record.weight_norm[r]);
     if (!finite && !progress[r].diverged_step) {
       progress[r].diverged_step = record.step;
-      std::cerr << fmt::format("warning: replica {} (seed {}, lr {}, wd {}) diverged at step {}: "
-                               "its loss or weights are not finite from here on; lower its "
-                               "--lr or --wd\n", r, plan.replicas[r].seed,
+      std::cerr << fmt::format("warning: replica {} (seed {}, lr {}, wd {}) has diverged by step "
+                               "{} (the first evaluation with a loss or weight norm that is "
+                               "not finite); lower its learning rate\n", r, plan.replicas[r].seed,
                                plan.replicas[r].hyper.lr, plan.replicas[r].hyper.weight_decay,
                                record.step);
     }
@@ -286,7 +295,9 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
   };
   const TrainOutcome outcome =
       train_replicas(system, optimizer, weights, options, on_record, &install_stop_handlers());
-  if (outcome.interrupted) report_progress(last, s.steps, clock, progress_csv);
+  if (outcome.interrupted && last.step % s.log_every != 0) {
+    report_progress(last, s.steps, clock, progress_csv);
+  }
 
   const double seconds = clock.elapsed_seconds();
   const std::vector<float> host_weights = weights.download();
@@ -295,6 +306,8 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
   write_file_atomic(dir.file("summary.json"),
                     summary_json(plan, progress, last, outcome, seconds).dump(2) + "\n");
   print_summary(plan, progress, last);
+  // The results are written, so the directory no longer needs the claim of a running run.
+  std::remove(dir.file(RunDirectory::kLockFile).c_str());
   if (outcome.interrupted) {
     std::cerr << fmt::format("stopped by signal {} at step {}; results so far are in {}\n",
                              stop_signal(), outcome.steps_done, s.out);

@@ -228,7 +228,7 @@ TEST_CASE("diverged replica is reported", "[cli]") {
       scratch.path());
   INFO("standard error: " << result.standard_error);
   REQUIRE(result.exit_status == 0);
-  CHECK_THAT(result.standard_error, Contains("diverged at step"));
+  CHECK_THAT(result.standard_error, Contains("has diverged by step"));
   const nlohmann::json summary = read_json(out / "summary.json");
   CHECK(summary["replicas"][0]["diverged_at_step"].is_null());
   CHECK(summary["replicas"][1]["diverged_at_step"].is_number());
