@@ -192,6 +192,20 @@ void Transformer<T>::initialize(Buffer<T>& weights, const std::vector<uint64_t>&
   weights.upload(std::vector<T>(drawn.begin(), drawn.end()));
 }
 
+// The embedding arguments that forward and backward share: shapes and tokens.
+template <typename T>
+EmbeddingParams<T> Transformer<T>::embedding_params() const {
+  EmbeddingParams<T> embed;
+  embed.replicas = replicas_;
+  embed.examples = examples_;
+  embed.t = config_.context;
+  embed.width = config_.d_model;
+  embed.vocab = config_.vocab;
+  embed.tokens = tokens_;
+  embed.param_stride = layout_.size();
+  return embed;
+}
+
 // The attention arguments that forward and backward share: shapes, q, k, v and probs.
 template <typename T>
 AttentionParams<T> Transformer<T>::attention_params(int layer) {
@@ -226,16 +240,9 @@ const T* Transformer<T>::forward(const T* weights, const int32_t* tokens,
   tokens_ = tokens;
   const int64_t p = layout_.size(), d = config_.d_model;
 
-  EmbeddingParams<T> embed;
-  embed.replicas = replicas_;
-  embed.examples = examples;
-  embed.t = config_.context;
-  embed.width = config_.d_model;
-  embed.vocab = config_.vocab;
-  embed.tokens = tokens;
+  EmbeddingParams<T> embed = embedding_params();
   embed.w_embed = weights + w_embed_;
   embed.w_pos = weights + w_pos_;
-  embed.param_stride = p;
   embed.x = residual_[0].data();
   backend_.embedding_forward(embed);
 
@@ -341,16 +348,9 @@ void Transformer<T>::backward(const T* weights, const T* d_logits, T* grads) {
     std::swap(d_out, d_in);
   }
 
-  EmbeddingParams<T> embed;
-  embed.replicas = replicas_;
-  embed.examples = n;
-  embed.t = config_.context;
-  embed.width = config_.d_model;
-  embed.vocab = config_.vocab;
-  embed.tokens = tokens_;
+  EmbeddingParams<T> embed = embedding_params();
   embed.d_w_embed = grads + w_embed_;
   embed.d_w_pos = grads + w_pos_;
-  embed.param_stride = p;
   embed.d_x = d_out;
   backend_.embedding_backward(embed);
 }

@@ -82,6 +82,7 @@ private:
 
   int queries(int layer) const;
   AttentionParams<T> attention_params(int layer);
+  EmbeddingParams<T> embedding_params() const;
   void layer_forward(int layer, const T* weights);
   void mlp_forward(int layer, const T* weights);
   void layer_backward(int layer, const T* weights, T* grads, const T* d_out, T* d_in);
