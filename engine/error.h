@@ -16,7 +16,7 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// Invalid input from the user: a flag, a config key or a value out of range. The message says
+// Invalid input from the user: a flag, a config key or a value out of range. The message states
 // what was wrong, the allowed values and what to do.
 class UsageError : public Error {
 public:

@@ -11,7 +11,7 @@ namespace glassy {
 
 class RunDirectory {
 public:
-  // The file that marks a directory as claimed by one run; it holds that run's process id.
+  // The file that marks a directory as claimed by one run. It contains that run's process id.
   static constexpr const char* kLockFile = "run.lock";
 
   // Creates path (and its parents) and claims it with kLockFile. Throws UsageError when path

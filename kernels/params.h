@@ -40,7 +40,7 @@ struct GemmParams {
 
 // Causal softmax attention over a short context, all heads at once. Queries exist at the last
 // tq of the t positions (tq = t, or tq = 1 for the trimmed last layer); the query at position
-// (t - tq + i) sees keys 0..(t - tq + i).
+// (t - tq + i) attends to keys 0..(t - tq + i).
 template <typename T>
 struct AttentionParams {
   int64_t replicas = 1, examples = 0;

@@ -248,7 +248,7 @@ const T* Transformer<T>::forward(const T* weights, const int32_t* tokens,
 
   for (int l = 0; l < config_.layers; ++l) layer_forward(l, weights);
 
-  // logits = out_last W_U; the last layer's output holds tq rows per example.
+  // logits = out_last W_U; the last layer's output has tq rows per example.
   const int tq = queries(config_.layers - 1);
   const T* last = residual_[config_.layers].data() + (tq - 1) * d;
   const MatrixView<T> x_last{last, tq * d, examples * tq * d};

@@ -31,7 +31,7 @@ struct TrainOutcome {
   bool interrupted = false;
 };
 
-// Runs the loop. The callback sees every evaluation; when *stop becomes true the loop ends
+// Runs the loop. The callback receives every evaluation. When *stop becomes true the loop ends
 // after the current update with one last evaluation, so the records stay complete.
 TrainOutcome train_replicas(System& system, Optimizer& optimizer, Buffer<float>& weights,
                             const TrainerOptions& options,

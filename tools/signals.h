@@ -1,6 +1,6 @@
-// SIGINT, SIGTERM and SIGHUP as a stop request: the first signal sets a flag that long loops poll,
-// so they finish the current step and write their results; a second signal of the same kind
-// ends the process at once with the default action.
+// SIGINT, SIGTERM and SIGHUP as a stop request. The first signal sets a flag that long loops
+// poll, so they finish the current step and write their results. A second signal of the same
+// kind ends the process at once with the default action.
 #pragma once
 
 #include <atomic>

@@ -9,8 +9,8 @@ namespace glassy::cpu {
 template <typename T>
 void attention_forward(const AttentionParams<T>& params);
 
-// Writes d_q, d_k and d_v from d_out, probs, q, k and v. Keys and values that no query sees
-// get zero gradients.
+// Writes d_q, d_k and d_v from d_out, probs, q, k and v. Keys and values that no query
+// attends to get zero gradients.
 template <typename T>
 void attention_backward(const AttentionParams<T>& params);
 

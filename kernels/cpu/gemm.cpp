@@ -3,7 +3,7 @@
 
 //
 // Determinism: the accumulator of C(i, j) starts at beta * C(i, j) (or 0) and adds the
-// products in increasing k; between KC blocks it is stored to C and reloaded, which is exact.
+// products in increasing k. Between KC blocks it is stored to C and reloaded, which is exact.
 // The float result therefore depends on neither the block sizes nor the thread count.
 #include "kernels/cpu/gemm.h"
 
@@ -22,7 +22,7 @@ constexpr int64_t kBlockRows = 64;
 constexpr int64_t kBlockCols = 256;
 constexpr int64_t kBlockDepth = 256;
 
-// One 64-byte SIMD vector of T (16 floats or 8 doubles); a register tile row is two of them,
+// One 64-byte SIMD vector of T (16 floats or 8 doubles). A register tile row is two of them,
 // so the tile is 8 x 32 for float and 8 x 16 for double.
 template <typename T>
 struct Simd {
@@ -59,7 +59,7 @@ inline T load_a(const GemmParams<T>& p, const T* a, int64_t i, int64_t kk) {
 }
 
 // Packs rows [i0, i0 + rows) and depth [k0, k0 + depth) of op(A) into panels of kTileRows
-// rows, k-major inside a panel; rows past the end are zero.
+// rows, k-major inside a panel. Rows past the end are zero.
 template <typename T>
 void pack_a(const GemmParams<T>& p, const T* a, int64_t i0, int64_t rows, int64_t k0,
             int64_t depth, T* out) {
@@ -75,7 +75,7 @@ void pack_a(const GemmParams<T>& p, const T* a, int64_t i0, int64_t rows, int64_
 }
 
 // Packs depth [k0, k0 + depth) and columns [j0, j0 + cols) of op(B) into panels of
-// kTileCols columns, k-major inside a panel; columns past the end are zero.
+// kTileCols columns, k-major inside a panel. Columns past the end are zero.
 template <typename T>
 void pack_b(const GemmParams<T>& p, const T* b, int64_t k0, int64_t depth, int64_t j0,
             int64_t cols, T* out) {
