@@ -59,6 +59,21 @@ public:
                                    int64_t stride, double* out) = 0;
   virtual void replica_scale(int64_t replicas, int64_t count, float* x, int64_t stride,
                              const double* factors) = 0;
+  // out[r, :] = alpha[r] a[r, :] + (1 - alpha[r]) b[r, :]; out may alias a or b.
+  virtual void replica_blend(int64_t replicas, int64_t count, const float* a, const float* b,
+                             float* out, int64_t stride, const double* alpha) = 0;
+
+  // The sampler kernels (kernels/params.h explains each argument).
+  virtual void langevin_step(const LangevinParams& params) = 0;
+  // Finds every walker's bin, range flags and force coefficients; never reads out of bounds.
+  virtual void wl_lookup(const WangLandauParams& params) = 0;
+  // Adds amount times the stencil around every walker's bin (from wl_lookup) to its grid and 1
+  // to the histogram, walker by walker in index order, so shared grids add up reproducibly.
+  virtual void wl_deposit(const WangLandauParams& params) = 0;
+  // Replaces each of the R grids (R, cells) by S_0 + (1/R) sum_r (S_r - S_0), summed in walker
+  // order: deposits count 1/R, anything common to all grids (the bias) counts once, and
+  // averaging identical grids leaves them bitwise unchanged.
+  virtual void wl_average(int64_t grids, int64_t cells, double* values) = 0;
 };
 
 // Creates the backend of the given kind; throws UsageError when it is not available.

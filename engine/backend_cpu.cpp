@@ -12,7 +12,9 @@
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/embedding.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/langevin.h"
 #include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/wang_landau.h"
 
 namespace glassy {
 namespace {
@@ -110,6 +112,16 @@ public:
   void replica_scale(int64_t replicas, int64_t count, float* x, int64_t stride,
                      const double* factors) override {
     cpu::replica_scale(replicas, count, x, stride, factors);
+  }
+  void replica_blend(int64_t replicas, int64_t count, const float* a, const float* b,
+                     float* out, int64_t stride, const double* alpha) override {
+    cpu::replica_blend(replicas, count, a, b, out, stride, alpha);
+  }
+  void langevin_step(const LangevinParams& params) override { cpu::langevin_step(params); }
+  void wl_lookup(const WangLandauParams& params) override { cpu::wl_lookup(params); }
+  void wl_deposit(const WangLandauParams& params) override { cpu::wl_deposit(params); }
+  void wl_average(int64_t grids, int64_t cells, double* values) override {
+    cpu::wl_average(grids, cells, values);
   }
 
 private:

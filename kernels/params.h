@@ -145,4 +145,87 @@ struct OptimizerParams {
   const SgdScalars* sgd = nullptr;      // (R)
 };
 
+// The Langevin integrators of the samplers (docs/method.md). `paper` is the rule
+//   v <- v + a dt - c_f v + sqrt(c_f (2 - c_f) kT) xi,   c <- c + v dt,
+// whose positions sample kT (1 - c_f / 2). `baoab` splits the step into a kick, a half drift,
+// the Ornstein-Uhlenbeck step v <- (1 - c_f) v + sqrt(c_f (2 - c_f) kT) xi, and a half drift;
+// the closing half kick of one step and the opening half kick of the next use the same force,
+// so they are applied together as one kick at the start of the next call.
+enum class Integrator : int32_t { paper = 0, baoab = 1 };
+
+// Per-walker force coefficients: the acceleration is a = x * grad_x + y * grad_y.
+struct ForceCoefficients {
+  double x = 0.0;
+  double y = 0.0;
+};
+
+// One Langevin step of every walker, followed by the reflection at +-bound (position mirrored
+// into the box, velocity sign flipped). The noise of element i of walker r at step `step` is
+// random_normal(seeds[r], 0, noise, step, i), so a walker's path does not depend on how many
+// walkers run beside it.
+struct LangevinParams {
+  int64_t replicas = 1, params = 0;
+  Integrator integrator = Integrator::baoab;
+  float* weights = nullptr;          // (R, P) updated in place
+  float* velocity = nullptr;         // (R, P) updated in place
+  const float* grad_x = nullptr;     // (R, P)
+  const float* grad_y = nullptr;     // (R, P), or null in 1-D
+  const ForceCoefficients* force = nullptr;  // (R)
+  const float* bound = nullptr;      // (P) positive reflective bounds, or null for none
+  const uint64_t* seeds = nullptr;   // (R)
+  double dt = 1e-3;
+  double friction = 0.1;             // c_f in (0, 1]
+  double kt = 1.0;
+  // BAOAB only: the kick is kick_scale * dt * a. 1 on every step but the first, which has no
+  // pending closing half kick and uses 0.5.
+  double kick_scale = 1.0;
+  uint64_t step = 0;                 // noise counter; the caller's global step index
+};
+
+// One axis of a Wang-Landau grid: bin i covers [lo + i width, lo + (i + 1) width), and a value
+// v falls in bin floor((v - lo) / width), computed this one way everywhere.
+struct GridAxis {
+  double lo = 0.0;
+  double width = 1.0;
+  int64_t bins = 1;
+};
+
+// Flags of a lookup, per walker: which side of which axis the value fell outside, or that it
+// was not a number. A flagged value is clamped to the nearest edge bin (NaN to bin 0).
+enum GridRangeFlag : int32_t {
+  kGridXLow = 1,
+  kGridXHigh = 2,
+  kGridYLow = 4,
+  kGridYHigh = 8,
+  kGridNotANumber = 16,
+};
+
+// The Wang-Landau grid kernels. Grids are (G, NX, NY) doubles, row-major with y fastest; the
+// walker r reads and writes grid r * grid_stride, so grid_stride = NX * NY gives every walker
+// its own grid and grid_stride = 0 makes all walkers share grid 0. In 1-D, NY = 1.
+struct WangLandauParams {
+  int64_t walkers = 1;
+  GridAxis x_axis, y_axis;
+  double* grids = nullptr;           // (G, NX, NY)
+  int64_t grid_stride = 0;
+  int64_t* histogram = nullptr;      // (NX, NY), one for all walkers
+  const double* x = nullptr;         // (R) first observable
+  const double* y = nullptr;         // (R) second observable, or null in 1-D
+  double y_scale = 1.0;              // the y axis holds y_scale * y
+  int64_t* bin = nullptr;            // (R) lookup writes ix * NY + iy; deposit reads
+  int32_t* flags = nullptr;          // (R) lookup writes GridRangeFlag bits
+  // Lookup writes the coefficients of the force -grad S: -dS/dx and -y_scale dS/d(y_scale y),
+  // by central differences at the bin, one-sided at the first and last bin of an axis, 0
+  // along an axis with one bin.
+  ForceCoefficients* force = nullptr;  // (R)
+  // Deposit stencils, normalized so that the full 2-D stencil sums to 1: the weight at offset
+  // (i, j) is stencil_x[i + radius_x] * stencil_y[j + radius_y]; the part that falls outside
+  // the grid is dropped.
+  const double* stencil_x = nullptr;   // (2 radius_x + 1)
+  int radius_x = 0;
+  const double* stencil_y = nullptr;   // (2 radius_y + 1), or null in 1-D
+  int radius_y = 0;
+  double amount = 0.0;                 // f_WL of this step
+};
+
 }  // namespace glassy

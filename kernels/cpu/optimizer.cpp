@@ -81,4 +81,17 @@ void replica_scale(int64_t replicas, int64_t count, float* x, int64_t stride,
   }
 }
 
+void replica_blend(int64_t replicas, int64_t count, const float* a, const float* b, float* out,
+                   int64_t stride, const double* alpha) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < replicas; ++r) {
+    const double share = alpha[r];
+    const int64_t offset = r * stride;
+    for (int64_t i = 0; i < count; ++i) {
+      const double mixed = share * double(a[offset + i]) + (1.0 - share) * double(b[offset + i]);
+      out[offset + i] = float(mixed);
+    }
+  }
+}
+
 }  // namespace glassy::cpu

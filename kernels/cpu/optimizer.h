@@ -19,4 +19,8 @@ void replica_sum_squares(int64_t replicas, int64_t count, const float* x, int64_
 void replica_scale(int64_t replicas, int64_t count, float* x, int64_t stride,
                    const double* factors);
 
+// out[r, :] = alpha[r] a[r, :] + (1 - alpha[r]) b[r, :], in double, rounded once.
+void replica_blend(int64_t replicas, int64_t count, const float* a, const float* b, float* out,
+                   int64_t stride, const double* alpha);
+
 }  // namespace glassy::cpu
