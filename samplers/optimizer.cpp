@@ -55,6 +55,24 @@ double Optimizer::learning_rate(int64_t replica, int64_t k) const {
   return lr * (config_.warmup_start + (1.0 - config_.warmup_start) * progress);
 }
 
+OptimizerState Optimizer::save_state() const {
+  OptimizerState state;
+  state.steps_done = steps_done_;
+  state.state1 = state1_.download();
+  state.state2 = state2_.download();
+  return state;
+}
+
+void Optimizer::load_state(const OptimizerState& state) {
+  GLASSY_CHECK(state.steps_done >= 0, "optimizer state with steps_done {}", state.steps_done);
+  GLASSY_CHECK(state.state1.size() == state1_.size() && state.state2.size() == state2_.size(),
+               "optimizer state of sizes {} and {} for an optimizer of sizes {} and {}",
+               state.state1.size(), state.state2.size(), state1_.size(), state2_.size());
+  state1_.upload(state.state1);
+  state2_.upload(state.state2);
+  steps_done_ = state.steps_done;
+}
+
 void Optimizer::step(Buffer<float>& weights, const Buffer<float>& grads) {
   const int64_t replicas = int64_t(hyper_.size());
   const int64_t k = ++steps_done_;

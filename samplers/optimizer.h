@@ -29,6 +29,15 @@ struct OptimizerConfig {
   double fixed_norm = 0.0;  // > 0: rescale every replica to this global norm after each step
 };
 
+// The complete state of an Optimizer. A new Optimizer with the same config, hyperparameters
+// and size that loads it continues exactly as the one that saved it, because step k + 1
+// takes its warm-up factor and its bias corrections 1 - beta^(k + 1) from steps_done = k.
+struct OptimizerState {
+  int64_t steps_done = 0;
+  std::vector<float> state1;  // (R, P): AdamW's first moment m, or the SGD momentum buffer
+  std::vector<float> state2;  // (R, P): AdamW's second moment v; empty for SGD
+};
+
 struct ReplicaHyper {
   double lr = 1e-3;
   double weight_decay = 0.0;
@@ -48,6 +57,12 @@ public:
   // Returns the learning rate replica r uses at step k (k = 1 is the first step).
   double learning_rate(int64_t replica, int64_t k) const;
   int64_t steps_done() const { return steps_done_; }
+
+  // Copies the state out of backend memory.
+  OptimizerState save_state() const;
+  // Replaces the state with a saved one. Throws glassy::Error when its buffer sizes do not
+  // match this optimizer's kind, replicas and parameters, or steps_done is negative.
+  void load_state(const OptimizerState& state);
 
 private:
   Backend& backend_;
