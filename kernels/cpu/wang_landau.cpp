@@ -10,6 +10,8 @@
 namespace glassy::cpu {
 namespace {
 
+constexpr int64_t kParallelStencilCells = 4096;
+
 // dS/dv along one axis at bin i, where neighbours are `step` cells apart: a central
 // difference inside, one-sided at the first and last bin, 0 on a one-bin axis.
 double axis_derivative(const double* cell, int64_t i, const GridAxis& axis, int64_t step) {
@@ -26,8 +28,10 @@ void deposit_walker(const WangLandauParams& p, int64_t r) {
   const int64_t ix = p.bin[r] / ny;
   const int64_t iy = p.bin[r] % ny;
   const int radius_y = p.stencil_y ? p.radius_y : 0;
+  const int64_t stencil_cells = int64_t(2 * p.radius_x + 1) * (2 * radius_y + 1);
 
-#pragma omp parallel for schedule(static) if (p.radius_x >= 8)
+  // A thread team costs microseconds; only the large 2-D stencils are worth one.
+#pragma omp parallel for schedule(static) if (stencil_cells >= kParallelStencilCells)
   for (int di = -p.radius_x; di <= p.radius_x; ++di) {
     const int64_t gx = ix + di;
     if (gx < 0 || gx >= p.x_axis.bins) continue;

@@ -1,0 +1,196 @@
+// The WLMD step loop and its checkpoint files.
+#include "samplers/wlmd.h"
+
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/npy.h"
+#include "engine/run_dir.h"
+
+namespace glassy {
+
+Constraint parse_constraint(const std::string& name) {
+  if (name == "bounds") return Constraint::bounds;
+  if (name == "shell") return Constraint::shell;
+  if (name == "none") return Constraint::none;
+  throw UsageError(fmt::format("--constraint must be bounds, shell or none, got '{}'", name));
+}
+
+std::string to_string(Constraint constraint) {
+  switch (constraint) {
+    case Constraint::bounds: return "bounds";
+    case Constraint::shell: return "shell";
+    default: return "none";
+  }
+}
+
+void wlmd_validate(const WlmdConfig& c) {
+  langevin_validate(c.langevin);
+  wl_grid_validate(c.grid);
+  GLASSY_REQUIRE(c.average_every >= 1, "--average-every must be at least 1 step, got {}",
+                 c.average_every);
+  GLASSY_REQUIRE(std::isfinite(c.shell_norm) && c.shell_norm > 0.0,
+                 "--shell-norm must be a positive number, got {}", c.shell_norm);
+}
+
+Wlmd::Wlmd(ObservableSystem& system, const WlmdConfig& config, std::vector<uint64_t> seeds)
+    : system_(system),
+      config_(config),
+      params_(system.parameter_count()),
+      dynamics_(system.backend(), config.langevin, system.parameter_count(), seeds),
+      grid_(system.backend(), config.grid, system.walkers()) {
+  wlmd_validate(config_);
+  GLASSY_CHECK(int64_t(seeds.size()) == system.walkers(), "{} seeds for {} walkers",
+               seeds.size(), system.walkers());
+  Backend& backend = system.backend();
+  const int64_t walkers = system.walkers();
+  weights_ = Buffer<float>(backend, walkers * params_);
+  grad_x_ = Buffer<float>(backend, walkers * params_);
+  if (config_.grid.dims == 2) grad_y_ = Buffer<float>(backend, walkers * params_);
+  force_ = Buffer<ForceCoefficients>(backend, walkers);
+  norms_ = Buffer<double>(backend, walkers);
+}
+
+void Wlmd::set_bounds(const std::vector<float>& bounds) {
+  GLASSY_CHECK(int64_t(bounds.size()) == params_, "{} bounds for {} parameters", bounds.size(),
+               params_);
+  for (const float b : bounds) {
+    GLASSY_REQUIRE(std::isfinite(b) && b > 0.0f, "every bound must be positive, got {}", b);
+  }
+  bounds_ = Buffer<float>(system_.backend(), bounds.size());
+  bounds_.upload(bounds);
+}
+
+void Wlmd::start(const std::vector<float>& weights) {
+  if (config_.constraint == Constraint::bounds) {
+    GLASSY_CHECK(bounds_.size() == std::size_t(params_), "Constraint::bounds without bounds");
+    const std::vector<float> bounds = bounds_.download();
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      const int64_t p = int64_t(i) % params_;
+      if (std::fabs(weights[i]) <= bounds[p]) continue;
+      const TensorInfo* tensor = &system_.layout().tensors().front();
+      for (const TensorInfo& t : system_.layout().tensors()) {
+        if (p >= t.offset && p < t.offset + t.size) tensor = &t;
+      }
+      throw UsageError(fmt::format(
+          "walker {} starts with {} = {} outside its bound {}; every starting weight must lie "
+          "within +-bound: raise the bound of {} or start elsewhere",
+          int64_t(i) / params_, tensor->name, weights[i], bounds[p], tensor->name));
+    }
+  }
+  weights_.upload(weights);
+  if (config_.constraint == Constraint::shell) apply_shell();
+  dynamics_.initialize_velocities();
+}
+
+void Wlmd::apply_shell() {
+  const int64_t walkers = system_.walkers();
+  Backend& backend = system_.backend();
+  backend.replica_sum_squares(walkers, params_, weights_.data(), params_, norms_.data());
+  std::vector<double> factors = norms_.download();
+  for (double& f : factors) f = f > 0.0 ? config_.shell_norm / std::sqrt(f) : 1.0;
+  norms_.upload(factors);
+  backend.replica_scale(walkers, params_, weights_.data(), params_, norms_.data());
+}
+
+void Wlmd::check_range(const WlmdStep& step) const {
+  const bool stop_any = config_.grid.out_of_range == OutOfRangePolicy::stop;
+  for (std::size_t r = 0; r < step.flags.size(); ++r) {
+    const int32_t f = step.flags[r];
+    if (f == 0 || (!stop_any && !(f & kGridNotANumber))) continue;
+    const Observation& o = step.observations[r];
+    throw SamplerStop(fmt::format(
+        "step {}: walker {} has {} = {}, {} = {}, outside the grid x [{}, {}), y [{}, {}){}",
+        step.t, r, system_.x_name(), o.x, system_.y_name(), o.y, config_.grid.x.lo,
+        config_.grid.x.lo + config_.grid.x.width * config_.grid.x.bins,
+        config_.grid.y.lo / config_.grid.y_scale,
+        (config_.grid.y.lo + config_.grid.y.width * config_.grid.y.bins) / config_.grid.y_scale,
+        (f & kGridNotANumber) ? "; the walker diverged: lower --dt"
+                              : "; widen the range or use --out-of-range clamp"));
+  }
+}
+
+const WlmdStep& Wlmd::step() {
+  const bool two_d = config_.grid.dims == 2;
+  float* grad_y = two_d ? grad_y_.data() : nullptr;
+  last_.t = steps_done() + 1;
+  system_.observe(weights_.data(), two_d, grad_x_.data(), grad_y, last_.observations);
+
+  std::vector<double> xs(last_.observations.size()), ys(last_.observations.size());
+  for (std::size_t r = 0; r < xs.size(); ++r) {
+    xs[r] = last_.observations[r].x;
+    ys[r] = last_.observations[r].y;
+  }
+  last_.flags = grid_.lookup(xs, ys, force_.data());
+  check_range(last_);
+
+  const float* bounds = config_.constraint == Constraint::bounds ? bounds_.data() : nullptr;
+  dynamics_.step(weights_.data(), grad_x_.data(), grad_y, force_.data(), bounds);
+  if (config_.constraint == Constraint::shell) apply_shell();
+
+  // Deposit at the bin measured before the update, then share.
+  grid_.deposit(last_.t);
+  const bool averaging = config_.grid.sharing == GridSharing::average;
+  if (averaging && last_.t % config_.average_every == 0) grid_.average();
+  return last_;
+}
+
+std::vector<double> Wlmd::weight_norm() {
+  const int64_t walkers = system_.walkers();
+  system_.backend().replica_sum_squares(walkers, params_, weights_.data(), params_,
+                                        norms_.data());
+  std::vector<double> norms = norms_.download();
+  for (double& n : norms) n = std::sqrt(n);
+  return norms;
+}
+
+void Wlmd::save(const std::string& directory) const {
+  const int64_t walkers = system_.walkers();
+  const std::vector<int64_t> walker_shape{walkers, params_};
+  npy_write(directory + "/weights.npy", weights_.download().data(), walker_shape);
+  npy_write(directory + "/velocity.npy", dynamics_.velocity().download().data(), walker_shape);
+  const std::vector<int64_t> grid_shape{grid_.grid_count(), config_.grid.x.bins,
+                                        config_.grid.y.bins};
+  npy_write(directory + "/grids.npy", grid_.all_grids().data(), grid_shape);
+  const std::vector<int64_t> histogram_shape{config_.grid.x.bins, config_.grid.y.bins};
+  npy_write(directory + "/histogram.npy", grid_.histogram().data(), histogram_shape);
+
+  const RangeCounts& c = grid_.range_counts();
+  nlohmann::ordered_json state;
+  state["steps_done"] = steps_done();
+  state["walkers"] = walkers;
+  state["parameters"] = params_;
+  state["out_of_range"] = {{"x_low", c.x_low},   {"x_high", c.x_high},
+                           {"y_low", c.y_low},   {"y_high", c.y_high},
+                           {"not_a_number", c.not_a_number}};
+  write_file_atomic(directory + "/sampler.json", state.dump(2) + "\n");
+}
+
+void Wlmd::load(const std::string& directory) {
+  std::ifstream in(directory + "/sampler.json");
+  GLASSY_REQUIRE(in.good(), "cannot read '{}/sampler.json'", directory);
+  const nlohmann::json state = nlohmann::json::parse(in);
+  const int64_t walkers = state.at("walkers").get<int64_t>();
+  const int64_t params = state.at("parameters").get<int64_t>();
+  GLASSY_REQUIRE(walkers == system_.walkers() && params == params_,
+                 "the checkpoint in '{}' holds {} walkers of {} parameters; this run has {} of "
+                 "{}",
+                 directory, walkers, params, system_.walkers(), params_);
+  const nlohmann::json& counts = state.at("out_of_range");
+  RangeCounts c;
+  c.x_low = counts.at("x_low").get<int64_t>();
+  c.x_high = counts.at("x_high").get<int64_t>();
+  c.y_low = counts.at("y_low").get<int64_t>();
+  c.y_high = counts.at("y_high").get<int64_t>();
+  c.not_a_number = counts.at("not_a_number").get<int64_t>();
+
+  weights_.upload(npy_read(directory + "/weights.npy").values<float>());
+  dynamics_.restore(npy_read(directory + "/velocity.npy").values<float>(),
+                    state.at("steps_done").get<int64_t>());
+  grid_.restore(npy_read(directory + "/grids.npy").values<double>(),
+                npy_read(directory + "/histogram.npy").values<int64_t>(), c);
+}
+
+}  // namespace glassy
