@@ -10,7 +10,8 @@ namespace glassy {
 TrainOutcome train_replicas(System& system, Optimizer& optimizer, Buffer<float>& weights,
                             const TrainerOptions& options,
                             const std::function<void(const TrainRecord&)>& on_record,
-                            const std::atomic<bool>* stop) {
+                            const std::atomic<bool>* stop,
+                            const std::function<void(int64_t step)>& on_checkpoint) {
   const int64_t replicas = system.replicas();
   const int64_t params = system.parameter_count();
   Buffer<float> grads(system.backend(), replicas * params);
@@ -20,7 +21,8 @@ TrainOutcome train_replicas(System& system, Optimizer& optimizer, Buffer<float>&
 
   TrainOutcome outcome;
   TrainRecord record;
-  for (int64_t step = optimizer.steps_done();; ++step) {
+  const int64_t first_step = optimizer.steps_done();
+  for (int64_t step = first_step;; ++step) {
     const bool interrupted = stop && stop->load();
     const bool last = step >= options.steps || interrupted;
     const bool evaluate = last || step % options.eval_every == 0;
@@ -40,6 +42,9 @@ TrainOutcome train_replicas(System& system, Optimizer& optimizer, Buffer<float>&
       }
       on_record(record);
     }
+    const bool checkpoint_due = options.checkpoint_every > 0 &&
+                                step % options.checkpoint_every == 0;
+    if (on_checkpoint && step > first_step && (last || checkpoint_due)) on_checkpoint(step);
     if (last) {
       outcome.steps_done = step;
       outcome.interrupted = interrupted && step < options.steps;

@@ -24,6 +24,8 @@ struct TrainRecord {
 struct TrainerOptions {
   int64_t steps = 1000;
   int64_t eval_every = 10;  // also evaluates at step 0 and at the last step
+  // Steps between calls of on_checkpoint, which also runs at the last step. 0: only there.
+  int64_t checkpoint_every = 0;
 };
 
 struct TrainOutcome {
@@ -31,11 +33,16 @@ struct TrainOutcome {
   bool interrupted = false;
 };
 
-// Runs the loop. The callback receives every evaluation. When *stop becomes true the loop ends
-// after the current update with one last evaluation, so the records stay complete.
+// Runs the loop from the optimizer's steps_done to options.steps. on_record receives every
+// evaluation. on_checkpoint(step), when given, runs after the record of `step` and before the
+// next update, so weights and optimizer contain the state after `step` updates. It is not
+// called at the starting step, because the caller already has that state. When *stop becomes
+// true the loop ends after the current update with one last evaluation, so the records stay
+// complete.
 TrainOutcome train_replicas(System& system, Optimizer& optimizer, Buffer<float>& weights,
                             const TrainerOptions& options,
                             const std::function<void(const TrainRecord&)>& on_record,
-                            const std::atomic<bool>* stop);
+                            const std::atomic<bool>* stop,
+                            const std::function<void(int64_t step)>& on_checkpoint = {});
 
 }  // namespace glassy
