@@ -194,6 +194,17 @@ std::vector<double> WlGrid::grid(int64_t g) const {
 
 std::vector<double> WlGrid::all_grids() const { return grids_.download(); }
 
+std::vector<double> WlGrid::mean_grid() const {
+  const std::vector<double> grids = all_grids();
+  std::vector<double> mean(grids.begin(), grids.begin() + cells());
+  for (int64_t c = 0; c < cells(); ++c) {
+    double sum = 0.0;
+    for (int64_t g = 0; g < grid_count_; ++g) sum += grids[g * cells() + c] - mean[c];
+    if (sum != 0.0) mean[c] += sum / double(grid_count_);
+  }
+  return mean;
+}
+
 std::vector<double> WlGrid::bias_values() const {
   std::vector<double> bias(cells());
   for (int64_t i = 0; i < config_.x.bins; ++i) {

@@ -101,6 +101,9 @@ public:
   // Host copies. grid(g) is (NX, NY); the histogram sums all walkers' visits.
   std::vector<double> grid(int64_t g) const;
   std::vector<double> all_grids() const;  // (G, NX, NY)
+  // The walkers' common estimate (NX, NY): the average wl_average would make, computed on the
+  // host without changing the grids; for a shared grid, the grid itself.
+  std::vector<double> mean_grid() const;
   std::vector<int64_t> histogram() const { return histogram_.download(); }
   const RangeCounts& range_counts() const { return counts_; }
   // The bias at every cell (NX, NY) and the studied mask (1 where the bias is 0).

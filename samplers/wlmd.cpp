@@ -2,12 +2,10 @@
 #include "samplers/wlmd.h"
 
 #include <cmath>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/npy.h"
-#include "engine/run_dir.h"
+#include "engine/checkpoint.h"
 
 namespace glassy {
 
@@ -146,32 +144,36 @@ std::vector<double> Wlmd::weight_norm() {
   return norms;
 }
 
-void Wlmd::save(const std::string& directory) const {
+void Wlmd::save(const std::string& path) const {
   const int64_t walkers = system_.walkers();
-  const std::vector<int64_t> walker_shape{walkers, params_};
-  npy_write(directory + "/weights.npy", weights_.download().data(), walker_shape);
-  npy_write(directory + "/velocity.npy", dynamics_.velocity().download().data(), walker_shape);
-  const std::vector<int64_t> grid_shape{grid_.grid_count(), config_.grid.x.bins,
-                                        config_.grid.y.bins};
-  npy_write(directory + "/grids.npy", grid_.all_grids().data(), grid_shape);
-  const std::vector<int64_t> histogram_shape{config_.grid.x.bins, config_.grid.y.bins};
-  npy_write(directory + "/histogram.npy", grid_.histogram().data(), histogram_shape);
-
+  const std::vector<float> weights = weights_.download();
+  const std::vector<float> velocity = dynamics_.velocity().download();
+  const std::vector<double> grids = grid_.all_grids();
+  const std::vector<int64_t> histogram = grid_.histogram();
+  const int64_t nx = config_.grid.x.bins, ny = config_.grid.y.bins;
+  const std::vector<CheckpointArray> arrays = {
+      {"weights.npy", weights.data(), {walkers, params_}},
+      {"velocity.npy", velocity.data(), {walkers, params_}},
+      {"grids.npy", grids.data(), {grid_.grid_count(), nx, ny}},
+      {"histogram.npy", histogram.data(), {nx, ny}},
+  };
   const RangeCounts& c = grid_.range_counts();
-  nlohmann::ordered_json state;
+  nlohmann::json state;
+  state["sampler"] = "wlmd";
   state["steps_done"] = steps_done();
   state["walkers"] = walkers;
   state["parameters"] = params_;
   state["out_of_range"] = {{"x_low", c.x_low},   {"x_high", c.x_high},
                            {"y_low", c.y_low},   {"y_high", c.y_high},
                            {"not_a_number", c.not_a_number}};
-  write_file_atomic(directory + "/sampler.json", state.dump(2) + "\n");
+  checkpoint_write(path, arrays, state);
 }
 
-void Wlmd::load(const std::string& directory) {
-  std::ifstream in(directory + "/sampler.json");
-  GLASSY_REQUIRE(in.good(), "cannot read '{}/sampler.json'", directory);
-  const nlohmann::json state = nlohmann::json::parse(in);
+void Wlmd::load(const std::string& path) {
+  const std::string directory = checkpoint_find(path);
+  GLASSY_REQUIRE(!directory.empty(), "'{}' holds no complete sampler checkpoint", path);
+  const Checkpoint checkpoint = checkpoint_read(directory);
+  const nlohmann::json& state = checkpoint.metadata;
   const int64_t walkers = state.at("walkers").get<int64_t>();
   const int64_t params = state.at("parameters").get<int64_t>();
   GLASSY_REQUIRE(walkers == system_.walkers() && params == params_,
@@ -186,11 +188,12 @@ void Wlmd::load(const std::string& directory) {
   c.y_high = counts.at("y_high").get<int64_t>();
   c.not_a_number = counts.at("not_a_number").get<int64_t>();
 
-  weights_.upload(npy_read(directory + "/weights.npy").values<float>());
-  dynamics_.restore(npy_read(directory + "/velocity.npy").values<float>(),
+  const auto& arrays = checkpoint.arrays;
+  weights_.upload(arrays.at("weights.npy").values<float>());
+  dynamics_.restore(arrays.at("velocity.npy").values<float>(),
                     state.at("steps_done").get<int64_t>());
-  grid_.restore(npy_read(directory + "/grids.npy").values<double>(),
-                npy_read(directory + "/histogram.npy").values<int64_t>(), c);
+  grid_.restore(arrays.at("grids.npy").values<double>(),
+                arrays.at("histogram.npy").values<int64_t>(), c);
 }
 
 }  // namespace glassy

@@ -69,10 +69,10 @@ public:
   Buffer<float>& weights() { return weights_; }
   const WlmdConfig& config() const { return config_; }
 
-  // Writes and reads the whole state (weights, velocities, grids, histogram, counters) as
-  // files in directory; a loaded sampler continues bit for bit.
-  void save(const std::string& directory) const;
-  void load(const std::string& directory);
+  // Writes and reads the whole state (weights, velocities, grids, histogram, counters) as a
+  // checkpoint directory (engine/checkpoint.h); a loaded sampler continues bit for bit.
+  void save(const std::string& path) const;
+  void load(const std::string& path);
 
 private:
   void check_range(const WlmdStep& step) const;
