@@ -2,6 +2,7 @@
 # Installs everything glassy needs on a fresh Debian 12 machine and builds it.
 #   Debian packages: the compiler toolchain, CMake, OpenMP, fmt, CLI11, nlohmann-json, Catch2
 #   .venv/:          a Python virtual environment with numpy (tests read .npy files with it)
+#                    and matplotlib (tools/plot_map.py draws the entropy maps)
 # The CUDA backend is built where nvcc is on the PATH (the CUDA Toolkit is not installed here).
 # Usage: tools/install.sh [--no-build]
 set -euo pipefail
@@ -21,11 +22,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import numpy" >/dev/null 2>&1; then
-  echo "install.sh: making .venv with numpy" >&2
-  python3 -m venv .venv
+if [ ! -x .venv/bin/python ] ||
+   ! .venv/bin/python -c "import numpy, matplotlib" >/dev/null 2>&1; then
+  echo "install.sh: making .venv with numpy and matplotlib" >&2
+  [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet numpy
+  .venv/bin/python -m pip install --quiet numpy matplotlib
 fi
 
 if [ "${1:-}" != "--no-build" ]; then

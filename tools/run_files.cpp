@@ -1,0 +1,30 @@
+// split.csv and parameters.json.
+#include "tools/run_files.h"
+
+#include <fmt/format.h>
+
+namespace glassy {
+
+std::string split_csv(const Split& split, int64_t p) {
+  std::string text = "index,x,y,answer,set\n";
+  auto add = [&](const Dataset& set, const std::vector<int64_t>& index, const char* name) {
+    for (int64_t i = 0; i < set.size(); ++i) {
+      text += fmt::format("{},{},{},{},{}\n", index[i], index[i] / p, index[i] % p,
+                          set.answers[i], name);
+    }
+  };
+  add(split.train, split.train_index, "train");
+  add(split.test, split.test_index, "test");
+  return text;
+}
+
+nlohmann::json layout_json(const ParameterLayout& layout) {
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const TensorInfo& t : layout.tensors()) {
+    tensors.push_back({{"name", t.name}, {"shape", t.shape}, {"offset", t.offset},
+                       {"size", t.size}, {"init_std", t.init_std}});
+  }
+  return {{"parameters", layout.size()}, {"tensors", tensors}};
+}
+
+}  // namespace glassy

@@ -1,0 +1,20 @@
+// Files that every kind of run directory holds: the data split and the parameter layout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/data.h"
+#include "engine/parameters.h"
+
+namespace glassy {
+
+// split.csv: every example with its index, operands, answer and set (train or test).
+std::string split_csv(const Split& split, int64_t p);
+
+// parameters.json: the tensors' names, shapes, offsets, sizes and initialization std.
+nlohmann::json layout_json(const ParameterLayout& layout);
+
+}  // namespace glassy
