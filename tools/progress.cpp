@@ -25,12 +25,18 @@ std::string format_bytes(double bytes) {
   return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024.0 * 1024.0));
 }
 
-ProgressClock::ProgressClock(int64_t start_step)
-    : start_(Clock::now()), lap_(start_), start_step_(start_step), lap_step_(start_step) {}
+ProgressClock::ProgressClock(int64_t start_step, double earlier_seconds)
+    : start_(Clock::now()),
+      lap_(start_),
+      start_step_(start_step),
+      lap_step_(start_step),
+      earlier_seconds_(earlier_seconds) {}
 
-double ProgressClock::elapsed_seconds() const {
+double ProgressClock::seconds_since_start() const {
   return std::chrono::duration<double>(Clock::now() - start_).count();
 }
+
+double ProgressClock::elapsed_seconds() const { return earlier_seconds_ + seconds_since_start(); }
 
 double ProgressClock::lap_ms_per_step(int64_t step) {
   const Clock::time_point now = Clock::now();
@@ -44,7 +50,7 @@ double ProgressClock::lap_ms_per_step(int64_t step) {
 double ProgressClock::eta_seconds(int64_t step, int64_t total) const {
   const int64_t done = step - start_step_;
   if (done <= 0) return NAN;
-  return elapsed_seconds() / double(done) * double(total - step);
+  return seconds_since_start() / double(done) * double(total - step);
 }
 
 std::string format_table(const std::vector<std::pair<std::string, std::string>>& rows) {

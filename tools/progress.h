@@ -18,7 +18,10 @@ std::string format_bytes(double bytes);
 // Measures the rate of progress since construction and estimates the time left.
 class ProgressClock {
 public:
-  explicit ProgressClock(int64_t start_step);
+  // earlier_seconds: time already spent on the run before start_step, by a run that this one
+  // resumes. It counts in elapsed_seconds but not in the rate.
+  explicit ProgressClock(int64_t start_step, double earlier_seconds = 0.0);
+  // Seconds since construction plus earlier_seconds.
   double elapsed_seconds() const;
   // Milliseconds per step since the last call (or since construction).
   double lap_ms_per_step(int64_t step);
@@ -27,8 +30,11 @@ public:
 
 private:
   using Clock = std::chrono::steady_clock;
+  double seconds_since_start() const;
+
   Clock::time_point start_, lap_;
   int64_t start_step_, lap_step_;
+  double earlier_seconds_;
 };
 
 // Renders rows of (key, value) as an aligned two-column table, one row per line.

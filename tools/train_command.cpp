@@ -5,6 +5,10 @@
 //   progress.csv   the progress lines' fields with timings and ETA
 //   summary.json   per replica: steps to 99% train and 95% test accuracy, final values
 //   weights.npy    the final parameters (R, P), float32; parameters.json names the slices
+//   checkpoint/    the state to resume from (see tools/train_checkpoint.h)
+// A resumed run cuts metrics.csv and progress.csv back to the checkpoint's step and writes
+// the same rows again from there. So its metrics.csv, summary.json and weights.npy end up
+// byte-identical to those of an uninterrupted run. progress.csv differs in its timings.
 #include "tools/train_command.h"
 
 #include <algorithm>
@@ -24,8 +28,10 @@
 #include "samplers/trainer.h"
 #include "tools/progress.h"
 #include "tools/signals.h"
+#include "tools/train_checkpoint.h"
+#include "tools/train_flags.h"
+#include "tools/train_resume.h"
 #include "tools/train_settings.h"
-
 
 namespace glassy {
 namespace {
@@ -33,11 +39,12 @@ namespace {
 constexpr double kTrainAccuracyTarget = 0.99;
 constexpr double kTestAccuracyTarget = 0.95;
 
-// The first evaluated steps at which a replica reached the accuracy targets, and the first at
-// which its loss or weights stopped being finite.
-struct ReplicaProgress {
-  std::optional<int64_t> train_target_step, test_target_step, diverged_step;
-};
+const std::vector<std::string> kMetricsHeader = {
+    "step", "replica", "train_loss", "log_train_loss", "train_acc", "test_loss", "test_acc",
+    "smooth_test_acc", "weight_norm", "lr"};
+const std::vector<std::string> kProgressHeader = {
+    "step", "elapsed_s", "mean_train_loss", "mean_train_acc", "mean_test_acc",
+    "mean_weight_norm", "ms_per_step", "replica_steps_per_s", "eta_s"};
 
 // Returns the bytes of memory available to new allocations, from /proc/meminfo, or 0.
 double available_memory_bytes() {
@@ -87,8 +94,12 @@ nlohmann::json layout_json(const ParameterLayout& layout) {
   return {{"parameters", layout.size()}, {"tensors", tensors}};
 }
 
-void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
-                  std::size_t model_bytes, std::size_t optimizer_bytes) {
+void print_config(const TrainPlan& plan,
+                  const Backend& backend,
+                  int64_t params,
+                  std::size_t model_bytes,
+                  std::size_t optimizer_bytes,
+                  int64_t start_step) {
   const TrainSettings& s = plan.settings;
   const int64_t r = int64_t(plan.replicas.size());
   std::vector<std::pair<std::string, std::string>> rows = {
@@ -112,7 +123,13 @@ void print_config(const TrainPlan& plan, const Backend& backend, int64_t params,
                              format_bytes(double(optimizer_bytes)),
                              format_bytes(double(model_bytes)))},
       {"output", s.out},
+      {"checkpoints", s.checkpoint_every > 0
+                          ? fmt::format("every {} steps and at the last step", s.checkpoint_every)
+                          : "at the last step"},
   };
+  if (start_step > 0) {
+    rows.push_back({"resume", fmt::format("from the checkpoint at step {}", start_step)});
+  }
   std::cerr << "glassy train\n" << format_table(rows) << std::flush;
 }
 
@@ -171,9 +188,10 @@ void write_metrics_rows(CsvWriter& metrics, const TrainRecord& record, int64_t r
   }
 }
 
+// The results of the run. Wall time is left out, so the file of a resumed run equals that of
+// an uninterrupted one. progress.csv records the time.
 nlohmann::json summary_json(const TrainPlan& plan, const std::vector<ReplicaProgress>& progress,
-                            const TrainRecord& last, const TrainOutcome& outcome,
-                            double seconds) {
+                            const TrainRecord& last, const TrainOutcome& outcome) {
   nlohmann::json replicas = nlohmann::json::array();
   for (std::size_t r = 0; r < progress.size(); ++r) {
     const ReplicaProgress& p = progress[r];
@@ -205,7 +223,6 @@ nlohmann::json summary_json(const TrainPlan& plan, const std::vector<ReplicaProg
   return {{"steps_done", outcome.steps_done},
           {"steps_planned", plan.settings.steps},
           {"interrupted", outcome.interrupted},
-          {"wall_seconds", seconds},
           {"eval_every", plan.settings.eval_every},
           {"replicas", replicas}};
 }
@@ -268,49 +285,31 @@ void update_progress(const TrainPlan& plan, const TrainRecord& record,
   }
 }
 
-// Runs the training loop, streaming metrics.csv, then writes the results.
-int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& system,
-                     Optimizer& optimizer, Buffer<float>& weights) {
-  const TrainSettings& s = plan.settings;
-  const int64_t replicas = system.replicas();
-  const int64_t params = system.parameter_count();
-  CsvWriter metrics(dir.file("metrics.csv"),
-                    {"step", "replica", "train_loss", "log_train_loss", "train_acc",
-                     "test_loss", "test_acc", "smooth_test_acc", "weight_norm", "lr"});
-  CsvWriter progress_csv(dir.file("progress.csv"),
-                         {"step", "elapsed_s", "mean_train_loss", "mean_train_acc",
-                          "mean_test_acc", "mean_weight_norm", "ms_per_step",
-                          "replica_steps_per_s", "eta_s"});
-  std::vector<ReplicaProgress> progress(replicas);
-  TrainRecord last;
-  ProgressClock clock(0);
-  TrainerOptions options{s.steps, s.eval_every};
-  auto on_record = [&](const TrainRecord& record) {
-    write_metrics_rows(metrics, record, replicas);
-    update_progress(plan, record, progress);
-    if (record.step % s.log_every == 0 || record.step == s.steps) {
-      report_progress(record, s.steps, clock, progress_csv);
-    }
-    last = record;
-  };
-  const TrainOutcome outcome =
-      train_replicas(system, optimizer, weights, options, on_record, &install_stop_handlers());
-  if (outcome.interrupted && last.step % s.log_every != 0) {
-    report_progress(last, s.steps, clock, progress_csv);
-  }
+// Opens a run's CSV file: a new one, or the existing one of a resumed run.
+CsvWriter open_csv(const std::string& path, const std::vector<std::string>& header,
+                   bool append) {
+  if (append) return CsvWriter::append(path, header);
+  return CsvWriter(path, header);
+}
 
-  const double seconds = clock.elapsed_seconds();
+// Writes the results of a run that ended, releases the directory and returns the exit status.
+int finish_run(const TrainPlan& plan, RunDirectory& dir, const Buffer<float>& weights,
+               const std::vector<ReplicaProgress>& progress, const TrainRecord& last,
+               const TrainOutcome& outcome, double seconds) {
+  const TrainSettings& s = plan.settings;
+  const int64_t replicas = int64_t(plan.replicas.size());
   const std::vector<float> host_weights = weights.download();
-  const std::vector<int64_t> shape = {replicas, params};
+  const std::vector<int64_t> shape = {replicas, int64_t(weights.size()) / replicas};
   npy_write(dir.file("weights.npy"), host_weights.data(), shape);
   write_file_atomic(dir.file("summary.json"),
-                    summary_json(plan, progress, last, outcome, seconds).dump(2) + "\n");
+                    summary_json(plan, progress, last, outcome).dump(2) + "\n");
   print_summary(plan, progress, last);
   // The results are written, so the directory no longer needs the claim of a running run.
-  std::remove(dir.file(RunDirectory::kLockFile).c_str());
+  dir.release();
   if (outcome.interrupted) {
-    std::cerr << fmt::format("stopped by signal {} at step {}; results so far are in {}\n",
-                             stop_signal(), outcome.steps_done, s.out);
+    std::cerr << fmt::format("stopped by signal {} at step {}; results so far are in {}, and "
+                             "'glassy train --resume {}' continues the run\n", stop_signal(),
+                             outcome.steps_done, s.out, s.out);
     return 128 + stop_signal();
   }
   const auto diverged = std::count_if(progress.begin(), progress.end(),
@@ -324,7 +323,81 @@ int train_and_record(const TrainPlan& plan, const RunDirectory& dir, System& sys
   return 0;
 }
 
-int run_plan(const TrainPlan& plan, const Split& split) {
+// Runs the training loop from the state in `start`, whose weights and optimizer state are
+// already loaded, streaming metrics.csv and writing checkpoints, then writes the results.
+int train_and_record(const TrainPlan& plan, RunDirectory& dir, System& system,
+                     Optimizer& optimizer, Buffer<float>& weights, const TrainCheckpoint& start) {
+  const TrainSettings& s = plan.settings;
+  const int64_t replicas = system.replicas();
+  // Checkpoints are never taken at step 0, so a start past it is a resumed run.
+  const bool resumed = start.step > 0;
+  CsvWriter metrics = open_csv(dir.file("metrics.csv"), kMetricsHeader, resumed);
+  CsvWriter progress_csv = open_csv(dir.file("progress.csv"), kProgressHeader, resumed);
+  std::vector<ReplicaProgress> progress = start.progress;
+  TrainRecord last;
+  ProgressClock clock(start.step, start.elapsed_seconds);
+  auto on_record = [&](const TrainRecord& record) {
+    write_metrics_rows(metrics, record, replicas);
+    update_progress(plan, record, progress);
+    if (record.step % s.log_every == 0 || record.step == s.steps) {
+      report_progress(record, s.steps, clock, progress_csv);
+    }
+    last = record;
+  };
+  // The rows up to the checkpoint go to the disk first, because a resumed run keeps them.
+  auto on_checkpoint = [&](int64_t step) {
+    metrics.sync();
+    progress_csv.sync();
+    train_checkpoint_write(dir.path(), plan, {step, clock.elapsed_seconds(), weights.download(),
+                                              optimizer.save_state(), progress});
+  };
+  const TrainerOptions options{s.steps, s.eval_every, s.checkpoint_every};
+  const TrainOutcome outcome = train_replicas(system, optimizer, weights, options, on_record,
+                                              &install_stop_handlers(), on_checkpoint);
+  if (outcome.interrupted && last.step % s.log_every != 0) {
+    report_progress(last, s.steps, clock, progress_csv);
+  }
+  return finish_run(plan, dir, weights, progress, last, outcome, clock.elapsed_seconds());
+}
+
+// Loads the checkpoint of the run in dir into weights and optimizer, and cuts metrics.csv and
+// progress.csv back to the rows before its step. Returns the checkpoint's step, time and
+// progress.
+TrainCheckpoint load_checkpoint(const TrainPlan& plan, const Split& split,
+                                const RunDirectory& dir, Buffer<float>& weights,
+                                Optimizer& optimizer) {
+  const TrainSettings& s = plan.settings;
+  const int64_t replicas = int64_t(plan.replicas.size());
+  std::ifstream split_file(dir.file("split.csv"), std::ios::binary);
+  const std::string recorded_split((std::istreambuf_iterator<char>(split_file)),
+                                   std::istreambuf_iterator<char>());
+  GLASSY_REQUIRE(recorded_split == split_csv(split, s.p), "'{}' differs from the split that "
+                 "split-seed {} gives; the file was changed or written by another glassy "
+                 "version", dir.file("split.csv"), plan.split_seed);
+
+  TrainCheckpoint checkpoint =
+      train_checkpoint_read(dir.path(), plan, int64_t(weights.size()) / replicas);
+  GLASSY_REQUIRE(checkpoint.step < s.steps, "--resume '{}': the run already finished all {} "
+                 "steps, so there is nothing to continue", s.out, s.steps);
+  weights.upload(checkpoint.weights);
+  optimizer.load_state(checkpoint.optimizer);
+  checkpoint.weights = {};
+  checkpoint.optimizer = {};
+
+  // Evaluations ran at steps 0, e, 2e, ... below the checkpoint's step.
+  const int64_t evaluations = (checkpoint.step + s.eval_every - 1) / s.eval_every;
+  const int64_t rows =
+      csv_keep_rows_before_step(dir.file("metrics.csv"), kMetricsHeader, checkpoint.step);
+  GLASSY_REQUIRE(rows == evaluations * replicas, "'{}' has {} rows before step {}, but the run "
+                 "evaluated {} replicas {} times; the file was changed or cut",
+                 dir.file("metrics.csv"), rows, checkpoint.step, replicas, evaluations);
+  csv_keep_rows_before_step(dir.file("progress.csv"), kProgressHeader, checkpoint.step);
+  return checkpoint;
+}
+
+// Builds the run's system, weights and optimizer, starting from the initialization or, when
+// `resume`, from the checkpoint in s.out, and trains.
+int run_plan(const TrainPlan& plan, const Split& split, bool resume) {
   const TrainSettings& s = plan.settings;
   std::unique_ptr<Backend> backend = make_backend(parse_backend_kind(s.backend));
   backend->set_threads(s.threads);
@@ -334,7 +407,7 @@ int run_plan(const TrainPlan& plan, const Split& split) {
                              "written\n", stop_signal());
     return 128 + stop_signal();
   }
-  const RunDirectory dir = RunDirectory::create(s.out);
+  RunDirectory dir = resume ? RunDirectory::claim(s.out) : RunDirectory::create(s.out);
 
   const int64_t replicas = int64_t(plan.replicas.size());
   TaskSystem system(*backend, plan.model, split, replicas, s.slope);
@@ -346,15 +419,21 @@ int run_plan(const TrainPlan& plan, const Split& split) {
     hyper.push_back(replica.hyper);
   }
   Buffer<float> weights(*backend, replicas * params);
-  system.initialize(weights, seeds);
   Optimizer optimizer(*backend, plan.optimizer, hyper, params);
+  TrainCheckpoint start;
+  start.progress.resize(replicas);
+  if (resume) {
+    start = load_checkpoint(plan, split, dir, weights, optimizer);
+  } else {
+    system.initialize(weights, seeds);
+  }
   const std::size_t optimizer_bytes =
       (plan.optimizer.kind == OptimizerKind::adamw ? 2 : 1) * weights.bytes();
   print_config(plan, *backend, params, TaskSystem::memory_bytes(plan.model, split, replicas),
-               optimizer_bytes);
-  write_run_inputs(dir, plan, split, *backend, system.layout());
+               optimizer_bytes, start.step);
+  if (!resume) write_run_inputs(dir, plan, split, *backend, system.layout());
 
-  return train_and_record(plan, dir, system, optimizer, weights);
+  return train_and_record(plan, dir, system, optimizer, weights, start);
 }
 
 }  // namespace
@@ -363,13 +442,15 @@ int run_train_command(const std::vector<std::string>& args) {
   // Installed first, so a signal during setup also stops cleanly: before the run directory
   // exists nothing is written, and after that the run stops at step 0 with its results.
   install_stop_handlers();
-  const TrainSettings settings = parse_train_settings(args);
-  const TrainPlan plan = resolve_train_plan(settings);
-  // Everything that can reject the input runs before the run directory exists.
+  const bool resume = has_resume_flag(args);
+  const TrainPlan plan = resume ? resume_train_plan(args, find_flag(args, "--resume"))
+                                : resolve_train_plan(parse_train_settings(args));
+  // The input is checked before a new run directory is created. A resumed run checks its
+  // checkpoint only after it claimed the directory, so that no other run writes it meanwhile.
   const Split split = make_split(plan.operation, plan.settings.p, plan.settings.train_frac,
                                  plan.split_seed);
-  RunDirectory::check_creatable(plan.settings.out);
-  return run_plan(plan, split);
+  if (!resume) RunDirectory::check_creatable(plan.settings.out);
+  return run_plan(plan, split, resume);
 }
 
 }  // namespace glassy

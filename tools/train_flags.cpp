@@ -54,7 +54,8 @@ std::vector<std::string> config_keys(CLI::App& app) {
   std::vector<std::string> keys;
   for (const CLI::Option* option : app.get_options()) {
     for (const std::string& name : option->get_lnames()) {
-      if (name != "help" && name != "config") keys.push_back(name);
+      // --resume names a run to continue, so it is no setting of the run itself.
+      if (name != "help" && name != "config" && name != "resume") keys.push_back(name);
     }
   }
   return keys;
@@ -132,7 +133,7 @@ void check_known_flags(const std::vector<std::string>& args, CLI::App& app) {
     const std::string& arg = args[i];
     const std::size_t equals = arg.find('=');
     const std::string name = arg.rfind("--", 0) == 0 ? arg.substr(2, equals - 2) : "";
-    const bool known = name == "help" || name == "config" ||
+    const bool known = name == "help" || name == "config" || name == "resume" ||
                        std::find(keys.begin(), keys.end(), name) != keys.end();
     if (known) {
       if (equals == std::string::npos) ++i;

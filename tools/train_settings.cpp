@@ -230,6 +230,13 @@ void add_run_options(CLI::App& app, TrainSettings& s) {
   app.add_option("--threads", s.threads, "CPU threads (0: all cores)")->capture_default_str();
   app.add_option("--backend", s.backend, "cpu or cuda")->capture_default_str();
   app.add_option("--out", s.out, "run directory to create (must not exist or be empty)");
+  app.add_option("--checkpoint-every", s.checkpoint_every, "steps between checkpoints in "
+                 "OUT/checkpoint/, from which --resume continues. A checkpoint is also written "
+                 "at the last step, including a stop by a signal (0: only there)")
+      ->capture_default_str();
+  app.add_option("--resume", s.resume, "continue the run in this directory from its "
+                 "checkpoint, with the settings in its config.json; only --threads and "
+                 "--checkpoint-every may change");
 }
 
 }  // namespace
@@ -366,6 +373,8 @@ TrainPlan resolve_train_plan(const TrainSettings& s) {
   GLASSY_REQUIRE(s.steps >= 0, "--steps must be at least 0, got {}", s.steps);
   GLASSY_REQUIRE(s.eval_every >= 1, "--eval-every must be at least 1, got {}", s.eval_every);
   GLASSY_REQUIRE(s.log_every >= 1, "--log-every must be at least 1, got {}", s.log_every);
+  GLASSY_REQUIRE(s.checkpoint_every >= 0, "--checkpoint-every must be at least 0 (0: only at "
+                 "the last step), got {}", s.checkpoint_every);
   GLASSY_REQUIRE(s.threads >= 0, "--threads must be at least 0 (0: all cores), got {}",
                  s.threads);
   parse_backend_kind(s.backend);
@@ -414,6 +423,7 @@ nlohmann::json train_plan_json(const TrainPlan& plan) {
       {"threads", s.threads},
       {"backend", s.backend},
       {"out", s.out},
+      {"checkpoint-every", s.checkpoint_every},
       {"replica_grid", grid},
   };
 }

@@ -54,6 +54,8 @@ struct TrainSettings {
   int threads = 0;  // 0: every core
   std::string backend = "cpu";
   std::string out;
+  int64_t checkpoint_every = 500;  // 0: only at the last step
+  std::string resume;              // run directory to continue, never recorded in config.json
 };
 
 struct ReplicaSpec {

@@ -1,8 +1,16 @@
-// Helpers that build /bin/sh command lines for running the glassy binary from a test.
+// Helpers for running the glassy binary from a test: /bin/sh command lines for std::system,
+// and GlassyProcess, a child process that a test can signal while it runs.
 #pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 namespace glassy::test {
 
@@ -40,5 +48,63 @@ inline std::vector<std::string> concat(std::vector<std::string> a,
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
+
+// The glassy binary started with args in a child process, its standard output and error
+// written to log_path. The destructor kills and reaps a child that is still running, so a
+// failed assertion does not leave it behind.
+class GlassyProcess {
+public:
+  GlassyProcess(const std::vector<std::string>& args, const std::string& log_path) {
+    std::vector<std::string> argv_strings = {GLASSY_BINARY};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      // Only async-signal-safe calls run between fork and exec, because the parent may have
+      // threads.
+      const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (log < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) ::_exit(127);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~GlassyProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  GlassyProcess(const GlassyProcess&) = delete;
+  GlassyProcess& operator=(const GlassyProcess&) = delete;
+
+  // Returns whether the child has ended, without waiting.
+  bool finished() {
+    if (pid_ <= 0) return true;
+    const pid_t reaped = ::waitpid(pid_, &status_, WNOHANG);
+    if (reaped == pid_) pid_ = -1;
+    return pid_ <= 0;
+  }
+
+  void send_signal(int signal) {
+    REQUIRE(pid_ > 0);
+    REQUIRE(::kill(pid_, signal) == 0);
+  }
+
+  // Waits for the child to end and returns its wait status, as waitpid gives it.
+  int wait() {
+    if (pid_ > 0) {
+      REQUIRE(::waitpid(pid_, &status_, 0) == pid_);
+      pid_ = -1;
+    }
+    return status_;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int status_ = 0;
+};
 
 }  // namespace glassy::test
