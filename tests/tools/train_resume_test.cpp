@@ -165,6 +165,42 @@ TEST_CASE("interrupted demo run resumes bitwise", "[resume]") {
   CHECK(progress_steps.back() == 300);
 }
 
+TEST_CASE("kill during checkpoint writes resumes", "[resume]") {
+  // With a checkpoint after every step, writing checkpoints (about 20 ms each, most of it
+  // fsync) takes most of the run's time, so a SIGKILL most likely lands inside a write. Two
+  // kills at different moments, then a resume to the end: the files must match a straight run.
+  TemporaryDirectory scratch;
+  const std::vector<std::string> settings =
+      concat(concat({"train"}, kTinyRun), {"--steps", "120", "--checkpoint-every", "1"});
+  const fs::path straight = scratch.path() / "straight";
+  const fs::path run = scratch.path() / "killed";
+  REQUIRE(run_glassy(concat(settings, {"--out", straight.string()}), scratch.path())
+              .exit_status == 0);
+
+  const std::vector<std::string> first_args = concat(settings, {"--out", run.string()});
+  const std::vector<std::string> resume_args = {"train", "--resume", run.string()};
+  const int64_t kill_after[] = {30, 70};
+  for (int i = 0; i < 2; ++i) {
+    GlassyProcess process(i == 0 ? first_args : resume_args,
+                          (scratch.path() / ("kill" + std::to_string(i) + ".log")).string());
+    REQUIRE(wait_for_checkpoint(process, run, kill_after[i]) >= kill_after[i]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(7 + 5 * i));
+    process.send_signal(SIGKILL);
+    const int status = process.wait();
+    INFO("kill " << i << " at checkpoint step " << checkpoint_step(run));
+    REQUIRE(WIFSIGNALED(status));
+  }
+  REQUIRE_FALSE(fs::exists(run / "summary.json"));
+
+  const CommandResult last = run_glassy(resume_args, scratch.path());
+  INFO("last resume: " << last.standard_error);
+  REQUIRE(last.exit_status == 0);
+  for (const char* name : {"metrics.csv", "weights.npy", "summary.json"}) {
+    INFO(name);
+    CHECK(read_file(run / name) == read_file(straight / name));
+  }
+}
+
 TEST_CASE("resume without checkpoint is rejected", "[resume]") {
   // --steps 0 ends at step 0, before any checkpoint.
   TemporaryDirectory scratch;
