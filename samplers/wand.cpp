@@ -1,0 +1,125 @@
+// WanD and the WanD-AdamW hybrid.
+#include "samplers/wand.h"
+
+#include <cmath>
+
+#include "engine/error.h"
+#include "samplers/wlmd.h"
+
+namespace glassy {
+
+HybridAlpha parse_hybrid_alpha(const std::string& name) {
+  if (name == "square") return HybridAlpha::square;
+  if (name == "parabola") return HybridAlpha::parabola;
+  throw UsageError(fmt::format("--alpha must be square ((2A - 1)^2) or parabola (4A(1 - A)), "
+                               "got '{}'", name));
+}
+
+std::string to_string(HybridAlpha alpha) {
+  switch (alpha) {
+    case HybridAlpha::square: return "square";
+    case HybridAlpha::parabola: return "parabola";
+    default: return "none";
+  }
+}
+
+double hybrid_alpha(HybridAlpha kind, double a) {
+  switch (kind) {
+    case HybridAlpha::square: return (2.0 * a - 1.0) * (2.0 * a - 1.0);
+    case HybridAlpha::parabola: return 4.0 * a * (1.0 - a);
+    default: return 1.0;
+  }
+}
+
+WandConfig wand_defaults() {
+  WandConfig c;
+  c.grid.dims = 1;
+  c.grid.x = GridAxis{-20.0, 0.02, 1300};
+  c.grid.sigma_bins = 3.0;
+  c.grid.bias.beta = 10.0;
+  c.grid.bias.l0 = -8.0;
+  c.grid.schedule = WlSchedule{1.0, 1000, 0};
+  c.grid.sharing = GridSharing::average;
+  return c;
+}
+
+void wand_validate(const WandConfig& c) {
+  langevin_validate(c.langevin);
+  wl_grid_validate(c.grid);
+}
+
+Wand::Wand(ObservableSystem& system, const WandConfig& config, std::vector<uint64_t> seeds,
+           Optimizer* adamw)
+    : system_(system),
+      config_(config),
+      params_(system.parameter_count()),
+      dynamics_(system.backend(), config.langevin, system.parameter_count(), seeds),
+      grid_(system.backend(),
+            [&] {
+              // One grid per replica, never averaged: every replica is its own training run.
+              WlGridConfig grid = config.grid;
+              grid.dims = 1;
+              grid.sharing = GridSharing::average;
+              return grid;
+            }(),
+            system.walkers()),
+      adamw_(adamw) {
+  wand_validate(config_);
+  GLASSY_CHECK(config_.alpha == HybridAlpha::none || adamw_ != nullptr,
+               "the hybrid needs an AdamW optimizer");
+  Backend& backend = system.backend();
+  const int64_t replicas = system.walkers();
+  grad_x_ = Buffer<float>(backend, replicas * params_);
+  force_ = Buffer<ForceCoefficients>(backend, replicas);
+  factors_ = Buffer<double>(backend, replicas);
+  if (config_.alpha != HybridAlpha::none) {
+    adamw_weights_ = Buffer<float>(backend, replicas * params_);
+    adamw_grads_ = Buffer<float>(backend, replicas * params_);
+  }
+}
+
+void Wand::start() { dynamics_.initialize_velocities(); }
+
+// The AdamW branch from the same weights, then weights <- alpha WanD + (1 - alpha) AdamW.
+// adamw_weights_ holds the pre-step weights, copied before the WanD update.
+void Wand::blend_with_adamw(Buffer<float>& weights) {
+  Backend& backend = system_.backend();
+  const int64_t replicas = system_.walkers();
+  std::vector<double> loss(replicas);
+  for (int64_t r = 0; r < replicas; ++r) loss[r] = std::exp(last_.observations[r].x);
+  factors_.upload(loss);
+  backend.copy(adamw_grads_.data(), grad_x_.data(), grad_x_.bytes());
+  backend.replica_scale(replicas, params_, adamw_grads_.data(), params_, factors_.data());
+  adamw_->step(adamw_weights_, adamw_grads_);
+
+  factors_.upload(last_.alpha);
+  backend.replica_blend(replicas, params_, weights.data(), adamw_weights_.data(),
+                        weights.data(), params_, factors_.data());
+}
+
+const WandStep& Wand::step(Buffer<float>& weights) {
+  const bool hybrid = config_.alpha != HybridAlpha::none;
+  last_.t = steps_done() + 1;
+  system_.observe(weights.data(), hybrid, grad_x_.data(), nullptr, last_.observations);
+
+  const int64_t replicas = system_.walkers();
+  std::vector<double> xs(replicas);
+  last_.alpha.assign(replicas, 1.0);
+  for (int64_t r = 0; r < replicas; ++r) {
+    xs[r] = last_.observations[r].x;
+    if (std::isnan(xs[r])) {
+      throw SamplerStop(fmt::format("step {}: replica {} has ln L_train = nan; it diverged: "
+                                    "lower --dt", last_.t, r));
+    }
+    if (hybrid) last_.alpha[r] = hybrid_alpha(config_.alpha, last_.observations[r].y);
+  }
+  grid_.lookup(xs, {}, force_.data());
+
+  if (hybrid) system_.backend().copy(adamw_weights_.data(), weights.data(), weights.bytes());
+  dynamics_.step(weights.data(), grad_x_.data(), nullptr, force_.data(), nullptr);
+  if (hybrid) blend_with_adamw(weights);
+  grid_.deposit(last_.t);
+  return last_;
+}
+
+}  // namespace glassy

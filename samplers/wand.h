@@ -1,0 +1,86 @@
+// WanD, the Wang-Landau optimizer (docs/method.md, "WanD"): one-dimensional WLMD on
+// x = ln L_train with its own grid per replica, no bounds, no weight decay and no norm
+// constraint. The grid starts as the bias beta (x - L0)^2 above L0, so the force
+// -dS/dx grad ln L pulls every replica toward low loss; deposits then keep it moving, and the
+// step dt plays the role of the learning rate.
+//
+// The hybrid applies alpha * (WanD update) + (1 - alpha) * (AdamW update) per replica and step,
+// both computed from the same weights, with alpha = (2 A - 1)^2 (square) or 4 A (1 - A)
+// (parabola) of the smoothed test accuracy A. The velocities follow the WanD rule unblended.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/buffer.h"
+#include "engine/observables.h"
+#include "samplers/langevin.h"
+#include "samplers/optimizer.h"
+#include "samplers/wl_grid.h"
+
+namespace glassy {
+
+enum class HybridAlpha { none, square, parabola };
+
+HybridAlpha parse_hybrid_alpha(const std::string& name);
+std::string to_string(HybridAlpha alpha);
+// alpha of the hybrid for smoothed test accuracy a.
+double hybrid_alpha(HybridAlpha kind, double a);
+
+struct WandConfig {
+  LangevinConfig langevin{Integrator::paper, 3e-3, 0.5, 0.5};  // the paper's x+y settings
+  WlGridConfig grid;      // dims is forced to 1; sharing to one grid per replica
+  HybridAlpha alpha = HybridAlpha::none;
+};
+
+// Returns the WanD defaults: the paper's dt, kT and c_f for x+y, and a 1-D grid on
+// ln L_train in [-20, 6] at 0.02 with beta 10, L0 -8, F_WL 1, t_WL 1000, sigma 3 bins.
+WandConfig wand_defaults();
+
+// Throws UsageError for a setting outside its allowed range.
+void wand_validate(const WandConfig& config);
+
+// What one step measured before its update.
+struct WandStep {
+  int64_t t = 0;
+  std::vector<Observation> observations;  // (R): x = ln L_train, y = A_test for the hybrid
+  std::vector<double> alpha;              // (R): the hybrid's WanD share, 1 without AdamW
+};
+
+class Wand {
+public:
+  // adamw is used by the hybrid only (config.alpha != none) and must then be given.
+  Wand(ObservableSystem& system, const WandConfig& config, std::vector<uint64_t> seeds,
+       Optimizer* adamw);
+
+  // Draws Maxwell-Boltzmann velocities; t = 0.
+  void start();
+  // One step of every replica on weights (R, P). Throws SamplerStop when a replica's ln L is
+  // not a number.
+  const WandStep& step(Buffer<float>& weights);
+
+  int64_t steps_done() const { return dynamics_.steps_done(); }
+  const WandConfig& config() const { return config_; }
+  std::vector<double> temperature() { return dynamics_.temperature(); }
+  WlGrid& grid() { return grid_; }
+  LangevinDynamics& dynamics() { return dynamics_; }
+
+private:
+  void blend_with_adamw(Buffer<float>& weights);
+
+  ObservableSystem& system_;
+  WandConfig config_;
+  int64_t params_;
+  LangevinDynamics dynamics_;
+  WlGrid grid_;
+  Optimizer* adamw_;
+  Buffer<float> grad_x_;             // (R, P)
+  Buffer<float> adamw_weights_;      // (R, P): the AdamW branch of the hybrid
+  Buffer<float> adamw_grads_;        // (R, P): grad L = L grad ln L
+  Buffer<ForceCoefficients> force_;  // (R)
+  Buffer<double> factors_;           // (R)
+  WandStep last_;
+};
+
+}  // namespace glassy
