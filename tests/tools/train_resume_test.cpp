@@ -166,9 +166,10 @@ TEST_CASE("interrupted demo run resumes bitwise", "[resume]") {
 }
 
 TEST_CASE("kill during checkpoint writes resumes", "[resume]") {
-  // With a checkpoint after every step, writing checkpoints (about 20 ms each, most of it
-  // fsync) takes most of the run's time, so a SIGKILL most likely lands inside a write. Two
-  // kills at different moments, then a resume to the end: the files must match a straight run.
+  // With a checkpoint after every step, writing checkpoints (measured at about 20 ms each on
+  // a 2-core VM, most of it fsync) takes most of the run's time, so a SIGKILL likely lands
+  // inside a write. Two kills at different moments, then a resume to the end: the files must
+  // match a straight run.
   TemporaryDirectory scratch;
   const std::vector<std::string> settings =
       concat(concat({"train"}, kTinyRun), {"--steps", "120", "--checkpoint-every", "1"});
