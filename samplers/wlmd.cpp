@@ -150,7 +150,9 @@ void Wlmd::save(const std::string& path) const {
   const std::vector<float> velocity = dynamics_.velocity().download();
   const std::vector<double> grids = grid_.all_grids();
   const std::vector<int64_t> histogram = grid_.histogram();
-  const int64_t nx = config_.grid.x.bins, ny = config_.grid.y.bins;
+  // The shapes come from the grid, because a 1-D grid stores one y bin whatever y axis the
+  // configuration holds.
+  const int64_t nx = grid_.config().x.bins, ny = grid_.config().y.bins;
   const std::vector<CheckpointArray> arrays = {
       {"weights.npy", weights.data(), {walkers, params_}},
       {"velocity.npy", velocity.data(), {walkers, params_}},
