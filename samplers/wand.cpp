@@ -113,7 +113,7 @@ const WandStep& Wand::step(Buffer<float>& weights) {
     }
     if (hybrid) last_.alpha[r] = hybrid_alpha(config_.alpha, last_.observations[r].y);
   }
-  grid_.lookup(xs, {}, force_.data());
+  grid_.count_out_of_range(grid_.lookup(xs, {}, force_.data()));
 
   if (hybrid) system_.backend().copy(adamw_weights_.data(), weights.data(), weights.bytes());
   dynamics_.step(weights.data(), grad_x_.data(), nullptr, force_.data(), nullptr);

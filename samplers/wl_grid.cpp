@@ -164,7 +164,10 @@ std::vector<int32_t> WlGrid::lookup(const std::vector<double>& x, const std::vec
   p.force = force;
   backend_.wl_lookup(p);
 
-  const std::vector<int32_t> flags = flags_.download();
+  return flags_.download();
+}
+
+void WlGrid::count_out_of_range(const std::vector<int32_t>& flags) {
   for (const int32_t f : flags) {
     counts_.x_low += (f & kGridXLow) != 0;
     counts_.x_high += (f & kGridXHigh) != 0;
@@ -172,7 +175,6 @@ std::vector<int32_t> WlGrid::lookup(const std::vector<double>& x, const std::vec
     counts_.y_high += (f & kGridYHigh) != 0;
     counts_.not_a_number += (f & kGridNotANumber) != 0;
   }
-  return flags;
 }
 
 void WlGrid::deposit(int64_t t) {

@@ -89,10 +89,12 @@ public:
   int64_t grid_count() const { return grid_count_; }
 
   // Finds every walker's bin for the observables x, y (R, host; y ignored in 1-D) and writes
-  // the force coefficients (R, backend memory; kernels/params.h). Returns the flags (R) and adds them
-  // to range_counts(); never throws for out-of-range values (the caller applies the policy).
+  // the force coefficients (R, backend memory; kernels/params.h). Returns the flags (R); never
+  // throws for out-of-range values, because the caller applies the policy.
   std::vector<int32_t> lookup(const std::vector<double>& x, const std::vector<double>& y,
                               ForceCoefficients* force);
+  // Adds a lookup's flags to range_counts(), once the step they belong to goes ahead.
+  void count_out_of_range(const std::vector<int32_t>& flags);
   // Deposits f_WL(t) at the bins of the last lookup and counts the visits.
   void deposit(int64_t t);
   // Averages the walker grids (a no-op for a shared grid).

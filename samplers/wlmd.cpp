@@ -123,6 +123,7 @@ const WlmdStep& Wlmd::step() {
   }
   last_.flags = grid_.lookup(xs, ys, force_.data());
   check_range(last_);
+  grid_.count_out_of_range(last_.flags);
 
   const float* bounds = config_.constraint == Constraint::bounds ? bounds_.data() : nullptr;
   dynamics_.step(weights_.data(), grad_x_.data(), grad_y, force_.data(), bounds);

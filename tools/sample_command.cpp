@@ -173,6 +173,7 @@ struct SampleRun {
   std::vector<double> previous_map;
   ProgressClock clock;
   std::vector<bool> warned_hot;
+  int64_t checkpointed_step = -1;
 };
 
 CsvWriter open_csv(const std::string& path, const std::vector<std::string>& header,
@@ -244,6 +245,8 @@ void report_progress(SampleRun& run, const WlmdStep& measured, int64_t step) {
 void checkpoint(SampleRun& run) {
   const WlGrid& grid = run.wlmd.grid();
   const int64_t step = run.wlmd.steps_done();
+  // A stop right after a periodic checkpoint has nothing new to save.
+  if (step == run.checkpointed_step) return;
   const std::vector<double> map = grid.mean_grid();
   const std::vector<int64_t> histogram = grid.histogram();
   const MapChange change = map_change(map, run.previous_map, histogram);
@@ -256,6 +259,7 @@ void checkpoint(SampleRun& run) {
   run.wlmd.save(run.dir.file("checkpoint"));
   write_map_files(run.dir.path(), grid);
   run.previous_map = map;
+  run.checkpointed_step = step;
 }
 
 // Runs the steps; returns the exit status.
@@ -335,7 +339,14 @@ int run_plan(const SamplePlan& plan, const Split& split, bool resuming) {
   TaskSystem system(*backend, plan.model, split, plan.walkers, s.slope);
   TaskObservables observables(system);
   Wlmd wlmd(observables, plan.wlmd, walker_seeds(plan));
-  place_walkers(plan, split, dir, system, wlmd, resuming);
+  try {
+    place_walkers(plan, split, dir, system, wlmd, resuming);
+  } catch (const UsageError&) {
+    // A new run that cannot start (a bound that excludes a starting weight, an unreadable
+    // start file) leaves no directory behind, like every other bad setting.
+    if (!resuming) std::filesystem::remove_all(dir.path());
+    throw;
+  }
   print_config(plan, *backend, system.parameter_count());
 
   const int64_t start = wlmd.steps_done();
@@ -350,7 +361,8 @@ int run_plan(const SamplePlan& plan, const Split& split, bool resuming) {
                 open_csv(dir.file("convergence.csv"), kConvergenceHeader, resuming, start + 1),
                 wlmd.grid().mean_grid(),
                 ProgressClock(start),
-                std::vector<bool>(plan.walkers, false)};
+                std::vector<bool>(plan.walkers, false),
+                resuming ? start : -1};
   if (!resuming) checkpoint(run);
   const int status = sample_loop(run);
   dir.release();

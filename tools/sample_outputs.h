@@ -31,7 +31,8 @@ struct Flatness {
 
 Flatness histogram_flatness(const std::vector<int64_t>& histogram);
 
-// Largest and mean |S - previous| over bins visited in both.
+// Largest and mean |S - previous| over the bins visited so far (bins first visited since the
+// previous map count too: their change is the mass deposited there).
 struct MapChange {
   double max_abs = 0.0;
   double mean_abs = 0.0;

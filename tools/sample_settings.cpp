@@ -20,7 +20,7 @@ struct Preset {
   std::function<void(SampleSettings&)> apply;
 };
 
-// The demo: x+y at p 31 with train fraction 0.5 and d_model 32 (14,624 parameters), six
+// The demo: x+y at p 31 with train fraction 0.5 and d_model 32 (14,592 parameters), six
 // walkers that share one coarse grid: two from the initialization, two from a memorizing AdamW
 // state (step 300: ln L_train -5.1, test accuracy 0.45) and two from a generalizing one (step
 // 4,500: ln L_train -16.5, test accuracy 0.97). The bias beta (x + 8)^2 above ln L = -8 pushes

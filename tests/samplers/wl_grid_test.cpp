@@ -217,6 +217,8 @@ TEST_CASE("grid counts out-of-range lookups per side", "[samplers]") {
 
   for (int64_t pass = 1; pass <= 2; ++pass) {
     const std::vector<int32_t> flags = grid.lookup(xs, ys, force.data());
+    CHECK(grid.range_counts().total() == 9 * (pass - 1));  // lookup alone counts nothing
+    grid.count_out_of_range(flags);
     for (std::size_t r = 0; r < xs.size(); ++r) CHECK(flags[r] == lookup_cases()[r].flags);
     const RangeCounts& counts = grid.range_counts();
     INFO("after pass " << pass);
