@@ -5,15 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/host_device.h"
 #include "kernels/params.h"
-
-#ifndef GLASSY_HOST_DEVICE
-#ifdef __CUDACC__
-#define GLASSY_HOST_DEVICE __host__ __device__
-#else
-#define GLASSY_HOST_DEVICE
-#endif
-#endif
 
 namespace glassy {
 

@@ -15,13 +15,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifndef GLASSY_HOST_DEVICE
-#ifdef __CUDACC__
-#define GLASSY_HOST_DEVICE __host__ __device__
-#else
-#define GLASSY_HOST_DEVICE
-#endif
-#endif
+#include "kernels/host_device.h"
 
 namespace glassy {
 
