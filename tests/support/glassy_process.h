@@ -7,10 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/files.h"
 
 namespace glassy::test {
 
@@ -47,6 +51,36 @@ inline std::vector<std::string> concat(std::vector<std::string> a,
                                        const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// What a finished glassy process returned and printed.
+struct CommandResult {
+  int exit_status = -1;
+  std::string standard_output;
+  std::string standard_error;
+};
+
+// Runs the glassy binary with args to completion, its standard output and error redirected to
+// files in scratch, and returns the exit status and both streams.
+inline CommandResult run_glassy(const std::vector<std::string>& args,
+                                const std::filesystem::path& scratch) {
+  const std::filesystem::path output_path = scratch / "stdout.txt";
+  const std::filesystem::path error_path = scratch / "stderr.txt";
+  std::string command = glassy_command(args);
+  command += " >";
+  command += shell_quote(output_path.string());
+  command += " 2>";
+  command += shell_quote(error_path.string());
+
+  const int status = std::system(command.c_str());
+  INFO("command: " << command);
+  REQUIRE(status != -1);
+  REQUIRE(WIFEXITED(status));
+  CommandResult result;
+  result.exit_status = WEXITSTATUS(status);
+  result.standard_output = read_file(output_path);
+  result.standard_error = read_file(error_path);
+  return result;
 }
 
 // The glassy binary started with args in a child process, its standard output and error

@@ -26,10 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::concat;
-using test::glassy_command;
 using test::GlassyProcess;
+using test::CommandResult;
 using test::read_file;
-using test::shell_quote;
+using test::run_glassy;
 using test::TemporaryDirectory;
 
 // A small sampling run: x+y at p 7 with a width-8 model, two walkers from the initialization
@@ -41,23 +41,6 @@ std::vector<std::string> small_run(const fs::path& out, int64_t steps) {
           "--average-every", "25",       "--checkpoint-every", "40", "--trace-every", "10",
           "--log-every",   "1000",       "--dt",        "1e-3",          "--threads", "1",
           "--out",         out.string()};
-}
-
-struct CommandResult {
-  int exit_status = -1;
-  std::string standard_error;
-};
-
-CommandResult run_glassy(const std::vector<std::string>& args, const fs::path& scratch) {
-  const fs::path error_path = scratch / "stderr.txt";
-  std::string command = glassy_command(args);
-  command += " >/dev/null 2>";
-  command += shell_quote(error_path.string());
-  INFO("command: " << command);
-  const int status = std::system(command.c_str());
-  REQUIRE(status != -1);
-  REQUIRE(WIFEXITED(status));
-  return {WEXITSTATUS(status), read_file(error_path)};
 }
 
 int64_t checkpoint_step(const fs::path& run) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,17 +26,11 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using test::concat;
-using test::glassy_command;
+using test::CommandResult;
 using test::read_file;
+using test::run_glassy;
 using test::read_json;
-using test::shell_quote;
 using test::TemporaryDirectory;
-
-struct CommandResult {
-  int exit_status = -1;
-  std::string standard_output;
-  std::string standard_error;
-};
 
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream file(path, std::ios::binary);
@@ -47,28 +42,6 @@ std::string join_arguments(const std::vector<std::string>& args) {
   std::string joined;
   for (const std::string& arg : args) joined += (joined.empty() ? "" : " ") + arg;
   return joined;
-}
-
-// Runs the glassy binary with args, its standard output and error redirected to files in
-// scratch, and returns the exit status and both streams.
-CommandResult run_glassy(const std::vector<std::string>& args, const fs::path& scratch) {
-  const fs::path output_path = scratch / "stdout.txt";
-  const fs::path error_path = scratch / "stderr.txt";
-  std::string command = glassy_command(args);
-  command += " >";
-  command += shell_quote(output_path.string());
-  command += " 2>";
-  command += shell_quote(error_path.string());
-
-  const int status = std::system(command.c_str());
-  INFO("command: " << command);
-  REQUIRE(status != -1);
-  REQUIRE(WIFEXITED(status));
-  CommandResult result;
-  result.exit_status = WEXITSTATUS(status);
-  result.standard_output = read_file(output_path);
-  result.standard_error = read_file(error_path);
-  return result;
 }
 
 // A model small enough that a run of a few steps takes milliseconds. One thread, because OpenMP
@@ -131,6 +104,30 @@ TEST_CASE("bad input rejected before run directory", "[cli]") {
        "reduce --replicas"},
       {"--out under a regular file", {}, under_file.string(), "is not a directory",
        under_file.string()},
+      {"unknown optimizer", {"--optimizer", "lion"}, "'lion'", "adamw, sgd, wand or hybrid"},
+      {"friction 0", {"--optimizer", "wand", "--friction", "0"}, "got 0", "(0, 1]"},
+      {"friction above 1", {"--optimizer", "wand", "--friction", "1.5"}, "got 1.5", "(0, 1]"},
+      {"dt 0", {"--optimizer", "wand", "--dt", "0"}, "--dt", "positive number, got 0"},
+      {"sigma 0", {"--optimizer", "hybrid", "--alpha", "square", "--sigma", "0"}, "got 0",
+       "(0, 1000]"},
+      {"negative deposit", {"--optimizer", "wand", "--f-wl", "-1"}, "got -1", "non-negative"},
+      {"unknown integrator", {"--optimizer", "wand", "--integrator", "verlet"}, "'verlet'",
+       "baoab or paper"},
+      {"empty grid range", {"--optimizer", "wand", "--x-range", "6,-20"}, "[6, -20]",
+       "lo < hi"},
+      {"unknown alpha", {"--optimizer", "hybrid", "--alpha", "cube"}, "'cube'",
+       "square ((2A - 1)^2) or parabola"},
+      {"alpha without hybrid", {"--alpha", "square"}, "--optimizer adamw",
+       "applies to --optimizer hybrid only"},
+      {"alpha with wand", {"--optimizer", "wand", "--alpha", "parabola"}, "--optimizer wand",
+       "applies to --optimizer hybrid only"},
+      {"hybrid without alpha", {"--optimizer", "hybrid"}, "--optimizer hybrid",
+       "needs --alpha square"},
+      {"WanD setting under AdamW", {"--dt", "0.01"}, "--dt", "use --optimizer wand or hybrid"},
+      {"learning-rate grid for wand", {"--optimizer", "wand", "--lr", "1e-3,3e-3"},
+       "'1e-3,3e-3'", "has no learning rate"},
+      {"fixed norm with wand", {"--optimizer", "wand", "--fixed-norm", "30"}, "--fixed-norm 30",
+       "without a norm constraint"},
   };
 
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -347,6 +344,135 @@ TEST_CASE("train help states the weight-decay convention", "[cli]") {
   CHECK(result.standard_error.empty());
   CHECK_THAT(result.standard_output, Contains("--wd"));
   CHECK_THAT(result.standard_output, Contains("p <- p (1 - lr_t wd)"));
+}
+
+TEST_CASE("train help describes WanD flags", "[cli]") {
+  TemporaryDirectory scratch;
+  const CommandResult result = run_glassy({"train", "--help"}, scratch.path());
+  CHECK(result.exit_status == 0);
+  for (const char* flag : {"--dt", "--kt", "--friction", "--integrator", "--beta", "--l0",
+                           "--f-wl", "--t-wl", "--sigma", "--x-range", "--x-width", "--alpha"}) {
+    INFO(flag);
+    CHECK_THAT(result.standard_output, Contains(flag));
+  }
+  CHECK_THAT(result.standard_output, Contains("wand"));
+  CHECK_THAT(result.standard_output, Contains("(2A - 1)^2"));
+}
+
+namespace {
+
+// Returns the rows of a CSV file without its header, each split at the commas.
+std::vector<std::vector<std::string>> csv_rows(const fs::path& path) {
+  std::istringstream lines(read_file(path));
+  std::string line;
+  std::getline(lines, line);
+  std::vector<std::vector<std::string>> rows;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) fields.push_back(cell);
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("wand run records its settings", "[cli][wand]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  const CommandResult result = run_glassy(
+      concat(concat({"train"}, kTinyModel),
+             {"--optimizer", "wand", "--seeds", "4,5", "--steps", "20", "--dt", "0.002",
+              "--beta", "50", "--out", out.string()}),
+      scratch.path());
+  INFO("standard error: " << result.standard_error);
+  REQUIRE(result.exit_status == 0);
+  CHECK_THAT(result.standard_error, Contains("wand grid"));
+  CHECK_THAT(result.standard_error, Contains("kT"));
+
+  const nlohmann::json config = read_json(out / "config.json");
+  INFO("config.json: " << config.dump());
+  CHECK(config["optimizer"] == "wand");
+  CHECK(config["dt"] == 0.002);
+  CHECK(config["beta"] == 50.0);
+  CHECK(config["integrator"] == "paper");
+  for (const char* key : {"kt", "friction", "l0", "f-wl", "t-wl", "sigma", "x-range",
+                          "x-width"}) {
+    INFO(key);
+    CHECK(config.contains(key));
+  }
+  CHECK_FALSE(config.contains("alpha"));
+  REQUIRE(config["replica_grid"].size() == 2);
+  CHECK(config["replica_grid"][1]["seed"] == 5);
+  CHECK(config["replica_grid"][1]["lr"] == 0.002);
+  CHECK(config["replica_grid"][1]["wd"] == 0.0);
+
+  // metrics.csv: the lr column is dt after step 0. wand.csv: one row per replica and
+  // evaluation, alpha 1.
+  const auto metrics = csv_rows(out / "metrics.csv");
+  REQUIRE(metrics.size() == 6);
+  CHECK(metrics[0][9] == "0");
+  CHECK(std::stod(metrics[5][9]) == 0.002);
+  const auto wand = csv_rows(out / "wand.csv");
+  REQUIRE(wand.size() == 6);
+  CHECK(wand[5][0] == "20");
+  CHECK(wand[5][1] == "1");
+  CHECK(std::stod(wand[5][2]) > 0.0);
+  CHECK(wand[5][3] == "1");
+
+  // The recorded settings rerun the run.
+  const fs::path again = scratch.path() / "again";
+  const CommandResult rerun = run_glassy(
+      {"train", "--config", (out / "config.json").string(), "--out", again.string()},
+      scratch.path());
+  INFO("rerun: " << rerun.standard_error);
+  REQUIRE(rerun.exit_status == 0);
+  CHECK(read_file(out / "metrics.csv") == read_file(again / "metrics.csv"));
+  CHECK(read_file(out / "wand.csv") == read_file(again / "wand.csv"));
+}
+
+TEST_CASE("hybrid run records alpha per evaluation", "[cli][wand]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  const CommandResult result = run_glassy(
+      concat(concat({"train"}, kTinyModel),
+             {"--optimizer", "hybrid", "--alpha", "parabola", "--seeds", "4", "--steps", "20",
+              "--lr", "1e-2", "--out", out.string()}),
+      scratch.path());
+  INFO("standard error: " << result.standard_error);
+  REQUIRE(result.exit_status == 0);
+  CHECK_THAT(result.standard_error, Contains("alpha parabola"));
+  const nlohmann::json config = read_json(out / "config.json");
+  CHECK(config["alpha"] == "parabola");
+  CHECK(config["replica_grid"][0]["lr"] == 0.01);
+
+  // alpha = 4 A (1 - A) of the smoothed test accuracy A in the same step's metrics row.
+  const auto metrics = csv_rows(out / "metrics.csv");
+  const auto wand = csv_rows(out / "wand.csv");
+  REQUIRE(metrics.size() == 3);
+  REQUIRE(wand.size() == 3);
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const double accuracy = std::stod(metrics[i][7]);
+    INFO("row " << i << ": smoothed test accuracy " << accuracy);
+    CHECK(wand[i][0] == metrics[i][0]);
+    CHECK(std::stod(wand[i][3]) == Approx(4.0 * accuracy * (1.0 - accuracy)).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("adamw config.json has no WanD keys", "[cli][wand]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  REQUIRE(run_glassy(concat(concat({"train"}, kTinyModel), {"--out", out.string()}),
+                     scratch.path())
+              .exit_status == 0);
+  const nlohmann::json config = read_json(out / "config.json");
+  for (const char* key : {"dt", "kt", "integrator", "alpha", "x-range"}) {
+    INFO(key);
+    CHECK_FALSE(config.contains(key));
+  }
+  CHECK_FALSE(fs::exists(out / "wand.csv"));
 }
 
 }  // namespace glassy

@@ -36,28 +36,11 @@ using Catch::Matchers::StartsWith;
 using test::concat;
 using test::glassy_command;
 using test::GlassyProcess;
+using test::CommandResult;
 using test::read_file;
+using test::run_glassy;
 using test::shell_quote;
 using test::TemporaryDirectory;
-
-struct CommandResult {
-  int exit_status = -1;
-  std::string standard_error;
-};
-
-// Runs the glassy binary with args to completion, its standard error written to a file in
-// scratch, and returns the exit status and the standard error.
-CommandResult run_glassy(const std::vector<std::string>& args, const fs::path& scratch) {
-  const fs::path error_path = scratch / "stderr.txt";
-  std::string command = glassy_command(args);
-  command += " >/dev/null 2>";
-  command += shell_quote(error_path.string());
-  const int status = std::system(command.c_str());
-  INFO("command: " << command);
-  REQUIRE(status != -1);
-  REQUIRE(WIFEXITED(status));
-  return {WEXITSTATUS(status), read_file(error_path)};
-}
 
 // Returns the step of the run's checkpoint, or -1 while it has none.
 int64_t checkpoint_step(const fs::path& run) {
@@ -163,6 +146,66 @@ TEST_CASE("interrupted demo run resumes bitwise", "[resume]") {
   CHECK(std::adjacent_find(progress_steps.begin(), progress_steps.end()) ==
         progress_steps.end());
   CHECK(progress_steps.back() == 300);
+}
+
+TEST_CASE("interrupted wand and hybrid runs resume bitwise", "[resume][wand]") {
+  // For each optimizer: a straight run, and a run killed with SIGKILL after its checkpoint at
+  // step 50, resumed, stopped with SIGTERM shortly after its checkpoint at step 100 and resumed
+  // again. The checkpoint must carry WanD's velocities, grids, histogram and step count, and
+  // for the hybrid the AdamW moments, or the noise and forces of the resumed steps differ.
+  TemporaryDirectory scratch;
+  const std::vector<std::vector<std::string>> optimizers = {
+      {"--optimizer", "wand"}, {"--optimizer", "hybrid", "--alpha", "square"}};
+  for (std::size_t i = 0; i < optimizers.size(); ++i) {
+    INFO(optimizers[i][1]);
+    const std::vector<std::string> settings = concat(
+        {"train", "--preset", "demo", "--d-model", "32", "--seeds", "0,1", "--steps", "200",
+         "--checkpoint-every", "50", "--beta", "300", "--threads", "1"},
+        optimizers[i]);
+    const fs::path straight = scratch.path() / ("straight" + std::to_string(i));
+    const fs::path run = scratch.path() / ("interrupted" + std::to_string(i));
+    const CommandResult straight_result =
+        run_glassy(concat(settings, {"--out", straight.string()}), scratch.path());
+    INFO("straight run: " << straight_result.standard_error);
+    REQUIRE(straight_result.exit_status == 0);
+
+    {
+      GlassyProcess first(concat(settings, {"--out", run.string()}),
+                          (scratch.path() / "1.log").string());
+      REQUIRE(wait_for_checkpoint(first, run, 50) >= 50);
+      first.send_signal(SIGKILL);
+      REQUIRE(WIFSIGNALED(first.wait()));
+    }
+    {
+      GlassyProcess second({"train", "--resume", run.string()},
+                           (scratch.path() / "2.log").string());
+      REQUIRE(wait_for_checkpoint(second, run, 100) >= 100);
+      std::this_thread::sleep_for(std::chrono::milliseconds(15));
+      second.send_signal(SIGTERM);
+      const int status = second.wait();
+      INFO("second run: " << read_file(scratch.path() / "2.log"));
+      REQUIRE(WIFEXITED(status));
+      CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+    }
+    const int64_t stop_step = checkpoint_step(run);
+    INFO("stopped at step " << stop_step);
+    CHECK(stop_step >= 100);
+    CHECK(stop_step < 200);
+
+    const CommandResult third = run_glassy({"train", "--resume", run.string()}, scratch.path());
+    INFO("third run: " << third.standard_error);
+    REQUIRE(third.exit_status == 0);
+    for (const char* name : {"metrics.csv", "wand.csv", "weights.npy", "summary.json"}) {
+      INFO(name);
+      CHECK(read_file(run / name) == read_file(straight / name));
+    }
+
+    // A finished WanD run still rejects a changed WanD setting by name.
+    const CommandResult changed =
+        run_glassy({"train", "--resume", run.string(), "--dt", "0.002"}, scratch.path());
+    check_rejected(changed);
+    CHECK_THAT(changed.standard_error, Contains("the flags set dt to 0.002"));
+  }
 }
 
 TEST_CASE("kill during checkpoint writes resumes", "[resume]") {
