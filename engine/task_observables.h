@@ -24,6 +24,8 @@ public:
   }
   void observe(const float* weights, bool with_y, float* grad_x, float* grad_y,
                std::vector<Observation>& out) override;
+  // The training statistics (R) of the last observe().
+  const std::vector<LossStats>& train_stats() const { return train_; }
 
 private:
   System& system_;

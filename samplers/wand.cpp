@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "engine/error.h"
-#include "samplers/wlmd.h"
 
 namespace glassy {
 
@@ -97,29 +96,67 @@ void Wand::blend_with_adamw(Buffer<float>& weights) {
                         weights.data(), params_, factors_.data());
 }
 
-const WandStep& Wand::step(Buffer<float>& weights) {
+const WandStep& Wand::observe(const Buffer<float>& weights) {
   const bool hybrid = config_.alpha != HybridAlpha::none;
   last_.t = steps_done() + 1;
   system_.observe(weights.data(), hybrid, grad_x_.data(), nullptr, last_.observations);
-
-  const int64_t replicas = system_.walkers();
-  std::vector<double> xs(replicas);
-  last_.alpha.assign(replicas, 1.0);
-  for (int64_t r = 0; r < replicas; ++r) {
-    xs[r] = last_.observations[r].x;
-    if (std::isnan(xs[r])) {
-      throw SamplerStop(fmt::format("step {}: replica {} has ln L_train = nan; it diverged: "
-                                    "lower --dt", last_.t, r));
+  last_.alpha.assign(system_.walkers(), 1.0);
+  if (hybrid) {
+    for (std::size_t r = 0; r < last_.alpha.size(); ++r) {
+      last_.alpha[r] = hybrid_alpha(config_.alpha, last_.observations[r].y);
     }
-    if (hybrid) last_.alpha[r] = hybrid_alpha(config_.alpha, last_.observations[r].y);
   }
-  grid_.count_out_of_range(grid_.lookup(xs, {}, force_.data()));
+  observed_ = true;
+  return last_;
+}
+
+void Wand::update(Buffer<float>& weights) {
+  GLASSY_CHECK(observed_, "Wand::update without observe()");
+  observed_ = false;
+  const bool hybrid = config_.alpha != HybridAlpha::none;
+  std::vector<double> xs(last_.observations.size());
+  for (std::size_t r = 0; r < xs.size(); ++r) xs[r] = last_.observations[r].x;
+  // A NaN x is counted in range_counts(); its replica's gradient is NaN too, so the force
+  // taken from the clamped bin cannot bring it back.
+  grid_.lookup(xs, {}, force_.data());
 
   if (hybrid) system_.backend().copy(adamw_weights_.data(), weights.data(), weights.bytes());
   dynamics_.step(weights.data(), grad_x_.data(), nullptr, force_.data(), nullptr);
   if (hybrid) blend_with_adamw(weights);
   grid_.deposit(last_.t);
+}
+
+const WandStep& Wand::step(Buffer<float>& weights) {
+  observe(weights);
+  update(weights);
   return last_;
+}
+
+WandState Wand::save_state() const {
+  WandState state;
+  state.steps_done = steps_done();
+  state.velocity = dynamics_.velocity().download();
+  state.grids = grid_.all_grids();
+  state.histogram = grid_.histogram();
+  state.range_counts = grid_.range_counts();
+  return state;
+}
+
+void Wand::load_state(const WandState& state) {
+  // Every size is checked before anything is replaced, so a rejected state changes nothing.
+  GLASSY_REQUIRE(state.steps_done >= 0, "the saved WanD state has steps_done {}; it must be "
+                 "at least 0", state.steps_done);
+  const std::size_t cells = std::size_t(grid_.cells());
+  GLASSY_REQUIRE(state.velocity.size() == dynamics_.velocity().size() &&
+                     state.grids.size() == std::size_t(grid_.grid_count()) * cells &&
+                     state.histogram.size() == cells,
+                 "the saved WanD state has {} velocities, {} grid values and {} histogram "
+                 "cells; this run needs {}, {} and {}", state.velocity.size(),
+                 state.grids.size(), state.histogram.size(), dynamics_.velocity().size(),
+                 std::size_t(grid_.grid_count()) * cells, cells);
+  dynamics_.restore(state.velocity, state.steps_done);
+  grid_.restore(state.grids, state.histogram, state.range_counts);
+  observed_ = false;
 }
 
 }  // namespace glassy

@@ -48,6 +48,16 @@ struct WandStep {
   std::vector<double> alpha;              // (R): the hybrid's WanD share, 1 without AdamW
 };
 
+// The complete state of a Wand apart from the weights and the hybrid's AdamW optimizer. A Wand
+// with the same config, seeds and system that loads it continues bit for bit.
+struct WandState {
+  int64_t steps_done = 0;
+  std::vector<float> velocity;     // (R, P)
+  std::vector<double> grids;       // (R, NX): one 1-D grid per replica
+  std::vector<int64_t> histogram;  // (NX): visits of all replicas
+  RangeCounts range_counts;
+};
+
 class Wand {
 public:
   // adamw is used by the hybrid only (config.alpha != none) and must then be given.
@@ -56,9 +66,21 @@ public:
 
   // Draws Maxwell-Boltzmann velocities; t = 0.
   void start();
-  // One step of every replica on weights (R, P). Throws SamplerStop when a replica's ln L is
-  // not a number.
+  // One step of every replica on weights (R, P): observe(), then update(). A replica whose
+  // ln L_train is not a number is not stopped: its weights turn NaN, as under AdamW, and the
+  // other replicas go on. The caller detects it from the observations.
   const WandStep& step(Buffer<float>& weights);
+  // The first half of a step: x = ln L_train with its gradient (and A_test for the hybrid)
+  // at weights (R, P), and the hybrid's alpha. Changes no state that save_state() returns.
+  const WandStep& observe(const Buffer<float>& weights);
+  // The second half: the grid lookup at the observed x, the Langevin update of weights
+  // (blended with AdamW for the hybrid) and the deposit. Needs observe() at the same weights.
+  void update(Buffer<float>& weights);
+
+  // Copies the state out of backend memory, and replaces it with a saved one. load_state
+  // throws UsageError when the sizes do not match this Wand's replicas, parameters and grid.
+  WandState save_state() const;
+  void load_state(const WandState& state);
 
   int64_t steps_done() const { return dynamics_.steps_done(); }
   const WandConfig& config() const { return config_; }
@@ -81,6 +103,7 @@ private:
   Buffer<ForceCoefficients> force_;  // (R)
   Buffer<double> factors_;           // (R)
   WandStep last_;
+  bool observed_ = false;  // observe() ran since the last update()
 };
 
 }  // namespace glassy
