@@ -2,6 +2,8 @@
 // engine checkpoint directory.
 #include "tools/train_checkpoint.h"
 
+#include <fmt/ranges.h>
+
 #include "engine/checkpoint.h"
 #include "engine/error.h"
 
@@ -39,19 +41,48 @@ std::vector<ReplicaProgress> progress_from_json(const nlohmann::json& replicas) 
   return progress;
 }
 
-// Returns the values of the float32 array `name` of shape (R, P) in the checkpoint.
-std::vector<float> replica_array(const Checkpoint& checkpoint, const std::string& name,
-                                 int64_t replicas, int64_t params) {
+// Returns the values of the array `name` in the checkpoint, which must have the element type T
+// and the given shape.
+template <typename T>
+std::vector<T> checked_array(const Checkpoint& checkpoint, const std::string& name,
+                             const std::vector<int64_t>& shape) {
   const auto found = checkpoint.arrays.find(name);
   GLASSY_REQUIRE(found != checkpoint.arrays.end(), "checkpoint '{}' has no {}; it does not "
                  "belong to this run's optimizer", checkpoint.directory, name);
   const NpyArray& array = found->second;
-  const std::vector<int64_t> shape = {replicas, params};
-  GLASSY_REQUIRE(array.dtype == npy_dtype<float>() && array.shape == shape,
-                 "checkpoint file '{}/{}' has dtype {} and {} dimensions, but the run needs "
-                 "float32 ({}, {})", checkpoint.directory, name, array.dtype, array.shape.size(),
-                 replicas, params);
-  return array.values<float>();
+  GLASSY_REQUIRE(array.dtype == npy_dtype<T>() && array.shape == shape,
+                 "checkpoint file '{}/{}' has dtype {} and shape ({}), but the run needs {} "
+                 "({})", checkpoint.directory, name, array.dtype, fmt::join(array.shape, ", "),
+                 npy_dtype<T>(), fmt::join(shape, ", "));
+  return array.values<T>();
+}
+
+// Returns the values of the float32 array `name` of shape (R, P) in the checkpoint.
+std::vector<float> replica_array(const Checkpoint& checkpoint, const std::string& name,
+                                 int64_t replicas, int64_t params) {
+  return checked_array<float>(checkpoint, name, {replicas, params});
+}
+
+nlohmann::json range_counts_json(const RangeCounts& c) {
+  return {{"x_low", c.x_low}, {"x_high", c.x_high}, {"not_a_number", c.not_a_number}};
+}
+
+RangeCounts range_counts_from_json(const nlohmann::json& counts) {
+  RangeCounts c;
+  c.x_low = counts.at("x_low").get<int64_t>();
+  c.x_high = counts.at("x_high").get<int64_t>();
+  c.not_a_number = counts.at("not_a_number").get<int64_t>();
+  return c;
+}
+
+// Reads WanD's arrays into wand. The step count and range counts come from the metadata.
+void read_wand_arrays(const Checkpoint& checkpoint, const TrainPlan& plan, int64_t params,
+                      WandState& wand) {
+  const int64_t replicas = int64_t(plan.replicas.size());
+  const int64_t bins = plan.wand.grid.x.bins;
+  wand.velocity = replica_array(checkpoint, "wand_velocity.npy", replicas, params);
+  wand.grids = checked_array<double>(checkpoint, "wand_grids.npy", {replicas, bins});
+  wand.histogram = checked_array<int64_t>(checkpoint, "wand_histogram.npy", {bins});
 }
 
 // Checks that the recorded sizes and step fit the run described by config.json.
@@ -89,20 +120,24 @@ void train_checkpoint_require(const std::string& run_path) {
 
 void train_checkpoint_write(const std::string& run_path, const TrainPlan& plan,
                             const TrainCheckpoint& checkpoint) {
-  GLASSY_CHECK(checkpoint.step == checkpoint.optimizer.steps_done,
+  const bool gradient = !plan.uses_wand || plan.wand.alpha != HybridAlpha::none;
+  GLASSY_CHECK(!gradient || checkpoint.step == checkpoint.optimizer.steps_done,
                "checkpoint at step {} of an optimizer after {} steps", checkpoint.step,
                checkpoint.optimizer.steps_done);
+  GLASSY_CHECK(!plan.uses_wand || checkpoint.step == checkpoint.wand.steps_done,
+               "checkpoint at step {} of WanD after {} steps", checkpoint.step,
+               checkpoint.wand.steps_done);
   const int64_t replicas = int64_t(plan.replicas.size());
   const int64_t params = int64_t(checkpoint.weights.size()) / replicas;
   const std::vector<int64_t> shape = {replicas, params};
   std::vector<CheckpointArray> arrays = {{"weights.npy", checkpoint.weights.data(), shape}};
-  if (plan.optimizer.kind == OptimizerKind::adamw) {
+  if (gradient && plan.optimizer.kind == OptimizerKind::adamw) {
     arrays.push_back({"adamw_m.npy", checkpoint.optimizer.state1.data(), shape});
     arrays.push_back({"adamw_v.npy", checkpoint.optimizer.state2.data(), shape});
-  } else {
+  } else if (gradient) {
     arrays.push_back({"sgd_momentum.npy", checkpoint.optimizer.state1.data(), shape});
   }
-  const nlohmann::json metadata = {
+  nlohmann::json metadata = {
       {"kind", kKind},
       {"step", checkpoint.step},
       {"elapsed_seconds", checkpoint.elapsed_seconds},
@@ -111,6 +146,15 @@ void train_checkpoint_write(const std::string& run_path, const TrainPlan& plan,
       {"parameters", params},
       {"replica_progress", progress_json(checkpoint.progress)},
   };
+  if (plan.uses_wand) {
+    const WandState& wand = checkpoint.wand;
+    const int64_t bins = plan.wand.grid.x.bins;
+    arrays.push_back({"wand_velocity.npy", wand.velocity.data(), shape});
+    arrays.push_back({"wand_grids.npy", wand.grids.data(), {replicas, bins}});
+    arrays.push_back({"wand_histogram.npy", wand.histogram.data(), {bins}});
+    metadata["wand"] = {{"steps_done", wand.steps_done},
+                        {"out_of_range", range_counts_json(wand.range_counts)}};
+  }
   checkpoint_write(train_checkpoint_path(run_path), arrays, metadata);
 }
 
@@ -127,11 +171,23 @@ TrainCheckpoint train_checkpoint_read(const std::string& run_path, const TrainPl
     state.elapsed_seconds = checkpoint.metadata.at("elapsed_seconds").get<double>();
     state.progress = progress_from_json(checkpoint.metadata.at("replica_progress"));
     state.optimizer.steps_done = state.step;
+    if (plan.uses_wand) {
+      const nlohmann::json& wand = checkpoint.metadata.at("wand");
+      state.wand.steps_done = wand.at("steps_done").get<int64_t>();
+      state.wand.range_counts = range_counts_from_json(wand.at("out_of_range"));
+    }
   } catch (const nlohmann::json::exception& problem) {
     throw UsageError(fmt::format("checkpoint '{}' lacks a field of glassy train or has one of "
                                  "the wrong type ({})", directory, problem.what()));
   }
   state.weights = replica_array(checkpoint, "weights.npy", replicas, params);
+  if (plan.uses_wand) {
+    GLASSY_REQUIRE(state.wand.steps_done == state.step, "checkpoint '{}' is at step {}, but "
+                   "its WanD state is after {} steps; the checkpoint is damaged", directory,
+                   state.step, state.wand.steps_done);
+    read_wand_arrays(checkpoint, plan, params, state.wand);
+    if (plan.wand.alpha == HybridAlpha::none) return state;
+  }
   if (plan.optimizer.kind == OptimizerKind::adamw) {
     state.optimizer.state1 = replica_array(checkpoint, "adamw_m.npy", replicas, params);
     state.optimizer.state2 = replica_array(checkpoint, "adamw_v.npy", replicas, params);

@@ -1,6 +1,8 @@
 // Checkpoints of `glassy train`, in RUN/checkpoint/: weights.npy (R, P), the optimizer's state
 // (adamw_m.npy and adamw_v.npy, or sgd_momentum.npy, each (R, P)), and checkpoint.json with the
 // step, the training time so far and each replica's progress towards the accuracy targets.
+// WanD adds wand_velocity.npy (R, P), wand_grids.npy (R, NX) and wand_histogram.npy (NX), and
+// its step count and out-of-range counts in checkpoint.json; the hybrid saves both states.
 // Together with config.json they let `glassy train --resume` continue bit for bit.
 #pragma once
 
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "samplers/optimizer.h"
+#include "samplers/wand.h"
 #include "tools/train_settings.h"
 
 namespace glassy {
@@ -25,7 +28,8 @@ struct TrainCheckpoint {
   int64_t step = 0;
   double elapsed_seconds = 0.0;  // training time up to this step, summed over resumed runs
   std::vector<float> weights;    // (R, P)
-  OptimizerState optimizer;
+  OptimizerState optimizer;      // empty for --optimizer wand
+  WandState wand;                // empty unless the plan uses WanD
   std::vector<ReplicaProgress> progress;  // (R)
 };
 

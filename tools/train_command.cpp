@@ -4,6 +4,8 @@
 //   metrics.csv    one row per replica per evaluation step, reproducible bit for bit
 //   progress.csv   the progress lines' fields with timings and ETA
 //   summary.json   per replica: steps to 99% train and 95% test accuracy, final values
+//   wand.csv       WanD and the hybrid only: each replica's kinetic temperature and alpha at
+//                  every evaluation step
 //   weights.npy    the final parameters (R, P), float32; parameters.json names the slices
 //   checkpoint/    the state to resume from (see tools/train_checkpoint.h)
 // A resumed run cuts metrics.csv and progress.csv back to the checkpoint's step and writes
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include <omp.h>
@@ -29,19 +32,22 @@
 #include "tools/progress.h"
 #include "tools/signals.h"
 #include "tools/train_checkpoint.h"
+#include "tools/train_dynamics.h"
 #include "tools/train_flags.h"
+#include "tools/train_report.h"
 #include "tools/train_resume.h"
 #include "tools/train_settings.h"
+#include "tools/train_wand_settings.h"
 
 namespace glassy {
 namespace {
 
-constexpr double kTrainAccuracyTarget = 0.99;
-constexpr double kTestAccuracyTarget = 0.95;
-
 const std::vector<std::string> kMetricsHeader = {
     "step", "replica", "train_loss", "log_train_loss", "train_acc", "test_loss", "test_acc",
     "smooth_test_acc", "weight_norm", "lr"};
+// wand.csv: temperature is <v^2> / kT. alpha is the hybrid's WanD share of the update from
+// these weights, computed from smooth_test_acc, and 1 for WanD alone.
+const std::vector<std::string> kWandHeader = {"step", "replica", "temperature", "alpha"};
 const std::vector<std::string> kProgressHeader = {
     "step", "elapsed_s", "mean_train_loss", "mean_train_acc", "mean_test_acc",
     "mean_weight_norm", "ms_per_step", "replica_steps_per_s", "eta_s"};
@@ -61,10 +67,10 @@ double available_memory_bytes() {
 // Rejects a run whose buffers would not fit in the available memory.
 void check_memory(const TrainPlan& plan, const Split& split) {
   const int64_t replicas = int64_t(plan.replicas.size());
-  const double params = double(transformer_layout(plan.model).size());
-  const double states = plan.optimizer.kind == OptimizerKind::adamw ? 4.0 : 3.0;
+  const int64_t params = transformer_layout(plan.model).size();
   const double needed = double(TaskSystem::memory_bytes(plan.model, split, replicas)) +
-                        states * sizeof(float) * params * double(replicas);
+                        sizeof(float) * double(params) * double(replicas) +
+                        RunDynamics::planned_state_bytes(plan, params);
   const double available = available_memory_bytes();
   GLASSY_REQUIRE(available == 0.0 || needed < 0.9 * available,
                  "this run needs about {} of memory but {} is available; reduce --replicas "
@@ -94,11 +100,21 @@ nlohmann::json layout_json(const ParameterLayout& layout) {
   return {{"parameters", layout.size()}, {"tensors", tensors}};
 }
 
+// Describes the gradient optimizer, or for WanD that it takes no learning rate.
+std::string optimizer_description(const TrainPlan& plan) {
+  const TrainSettings& s = plan.settings;
+  if (s.optimizer == "wand") return "wand (see the wand rows; no lr, no weight decay)";
+  const std::string name = s.optimizer == "hybrid" ? "hybrid of wand and adamw" : s.optimizer;
+  return fmt::format("{}, lr {}, wd {}, betas ({}, {}), eps {}, warm-up {} steps from {} x lr",
+                     name, s.lr, s.wd, s.beta1, s.beta2, s.eps, s.warmup_steps,
+                     s.warmup_start);
+}
+
 void print_config(const TrainPlan& plan,
                   const Backend& backend,
                   int64_t params,
                   std::size_t model_bytes,
-                  std::size_t optimizer_bytes,
+                  std::size_t state_bytes,
                   int64_t start_step) {
   const TrainSettings& s = plan.settings;
   const int64_t r = int64_t(plan.replicas.size());
@@ -110,140 +126,29 @@ void print_config(const TrainPlan& plan,
                             s.layers, s.d_model, s.heads, plan.model.d_mlp, plan.model.classes,
                             s.trim_last_layer ? "on" : "off")},
       {"parameters", fmt::format("{} per replica", params)},
-      {"optimizer", fmt::format("{}, lr {}, wd {}, betas ({}, {}), eps {}, warm-up {} steps "
-                                "from {} x lr", s.optimizer, s.lr, s.wd, s.beta1, s.beta2,
-                                s.eps, s.warmup_steps, s.warmup_start)},
+      {"optimizer", optimizer_description(plan)},
       {"fixed norm", s.fixed_norm > 0.0 ? fmt::format("{}", s.fixed_norm) : "off"},
-      {"replicas", fmt::format("{} (seeds x lr x wd)", r)},
+      {"replicas", fmt::format("{} ({})", r, s.optimizer == "wand" ? "seeds" : "seeds x lr x wd")},
       {"steps", fmt::format("{}, metrics every {}, log every {}", s.steps, s.eval_every,
                             s.log_every)},
       {"device", backend.device_description()},
-      {"memory", fmt::format("parameters and gradients {}, optimizer state {}, activations "
-                             "and data {}", format_bytes(2.0 * 4.0 * double(r * params)),
-                             format_bytes(double(optimizer_bytes)),
+      {"memory", fmt::format("weights {}, gradients and optimizer state {}, activations "
+                             "and data {}", format_bytes(4.0 * double(r * params)),
+                             format_bytes(double(state_bytes)),
                              format_bytes(double(model_bytes)))},
       {"output", s.out},
       {"checkpoints", s.checkpoint_every > 0
                           ? fmt::format("every {} steps and at the last step", s.checkpoint_every)
                           : "at the last step"},
   };
+  if (plan.uses_wand) {
+    const auto wand_rows = wand_config_rows(plan);
+    rows.insert(rows.begin() + 5, wand_rows.begin(), wand_rows.end());
+  }
   if (start_step > 0) {
     rows.push_back({"resume", fmt::format("from the checkpoint at step {}", start_step)});
   }
   std::cerr << "glassy train\n" << format_table(rows) << std::flush;
-}
-
-// Means over the replicas whose values are finite, so one diverged replica does not turn the
-// progress line into NaN; its own values stay in metrics.csv.
-double mean(const std::vector<double>& values) {
-  double sum = 0.0;
-  int64_t count = 0;
-  for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    sum += v;
-    ++count;
-  }
-  return count > 0 ? sum / double(count) : NAN;
-}
-
-double mean(const std::vector<LossStats>& stats, double LossStats::*field) {
-  std::vector<double> values;
-  for (const LossStats& s : stats) {
-    if (std::isfinite(s.loss)) values.push_back(s.*field);
-  }
-  return mean(values);
-}
-
-// Prints one progress line (means over replicas) and appends the same fields, with the
-// timings that metrics.csv leaves out to stay reproducible, to progress.csv.
-void report_progress(const TrainRecord& record, int64_t total, ProgressClock& clock,
-                     CsvWriter& progress) {
-  const double loss = mean(record.train, &LossStats::loss);
-  const double train_acc = mean(record.train, &LossStats::accuracy);
-  const double test_acc = mean(record.test, &LossStats::accuracy);
-  const double norm = mean(record.weight_norm);
-  const double ms = clock.lap_ms_per_step(record.step);
-  const double rate = 1000.0 * double(record.train.size()) / ms;
-  const double eta = clock.eta_seconds(record.step, total);
-  std::cerr << fmt::format(
-      "step {:>{}}/{} | loss {:>9.4g} | train acc {:>6.4f} | test acc {:>6.4f} | norm {:>7.4g} | "
-      "{:>8.2f} ms/step | {:>8.1f} replica-steps/s | ETA {}\n",
-      record.step, std::to_string(total).size(), total, loss, train_acc, test_acc, norm, ms,
-      rate, format_duration(eta));
-  progress.write_row({std::to_string(record.step), fmt::format("{:.3f}", clock.elapsed_seconds()),
-                      format_double(loss), format_double(train_acc), format_double(test_acc),
-                      format_double(norm), fmt::format("{:.4f}", ms), fmt::format("{:.2f}", rate),
-                      std::isfinite(eta) ? fmt::format("{:.1f}", eta) : ""});
-}
-
-void write_metrics_rows(CsvWriter& metrics, const TrainRecord& record, int64_t replicas) {
-  for (int64_t r = 0; r < replicas; ++r) {
-    const LossStats& train = record.train[r];
-    const LossStats& test = record.test[r];
-    metrics.write_row({std::to_string(record.step), std::to_string(r),
-                       format_double(train.loss), format_double(train.log_loss),
-                       format_double(train.accuracy), format_double(test.loss),
-                       format_double(test.accuracy), format_double(test.smooth_accuracy),
-                       format_double(record.weight_norm[r]), format_double(record.lr[r])});
-  }
-}
-
-// The results of the run. Wall time is left out, so the file of a resumed run equals that of
-// an uninterrupted one. progress.csv records the time.
-nlohmann::json summary_json(const TrainPlan& plan, const std::vector<ReplicaProgress>& progress,
-                            const TrainRecord& last, const TrainOutcome& outcome) {
-  nlohmann::json replicas = nlohmann::json::array();
-  for (std::size_t r = 0; r < progress.size(); ++r) {
-    const ReplicaProgress& p = progress[r];
-    nlohmann::json entry = {
-        {"replica", r},
-        {"seed", plan.replicas[r].seed},
-        {"lr", plan.replicas[r].hyper.lr},
-        {"wd", plan.replicas[r].hyper.weight_decay},
-        {"first_step_train_acc_99", p.train_target_step ? nlohmann::json(*p.train_target_step)
-                                                        : nlohmann::json(nullptr)},
-        {"first_step_test_acc_95", p.test_target_step ? nlohmann::json(*p.test_target_step)
-                                                      : nlohmann::json(nullptr)},
-        {"diverged_at_step", p.diverged_step ? nlohmann::json(*p.diverged_step)
-                                             : nlohmann::json(nullptr)},
-        {"grokking_delay_ratio", nullptr},
-        {"final_train_acc", last.train[r].accuracy},
-        {"final_test_acc", last.test[r].accuracy},
-        {"final_train_loss", last.train[r].loss},
-        {"final_log_train_loss", last.train[r].log_loss},
-        {"final_test_loss", last.test[r].loss},
-        {"final_weight_norm", last.weight_norm[r]},
-    };
-    if (p.train_target_step && p.test_target_step && *p.train_target_step > 0) {
-      entry["grokking_delay_ratio"] =
-          double(*p.test_target_step) / double(*p.train_target_step);
-    }
-    replicas.push_back(entry);
-  }
-  return {{"steps_done", outcome.steps_done},
-          {"steps_planned", plan.settings.steps},
-          {"interrupted", outcome.interrupted},
-          {"eval_every", plan.settings.eval_every},
-          {"replicas", replicas}};
-}
-
-void print_summary(const TrainPlan& plan, const std::vector<ReplicaProgress>& progress,
-                   const TrainRecord& last) {
-  std::cout << fmt::format("{:>7} {:>10} {:>8} {:>6} {:>16} {:>16} {:>9} {:>8} {:>9}\n",
-                           "replica", "seed", "lr", "wd", "train>=99% step", "test>=95% step",
-                           "train acc", "test acc", "norm");
-  auto step_text = [](const std::optional<int64_t>& step) {
-    return step ? std::to_string(*step) : std::string("never");
-  };
-  for (std::size_t r = 0; r < progress.size(); ++r) {
-    std::cout << fmt::format("{:>7} {:>10} {:>8.3g} {:>6.3g} {:>16} {:>16} {:>9.4f} {:>8.4f} "
-                             "{:>9.3f}\n",
-                             r, plan.replicas[r].seed, plan.replicas[r].hyper.lr,
-                             plan.replicas[r].hyper.weight_decay,
-                             step_text(progress[r].train_target_step),
-                             step_text(progress[r].test_target_step), last.train[r].accuracy,
-                             last.test[r].accuracy, last.weight_norm[r]);
-  }
 }
 
 // Writes the files that describe the run before it starts.
@@ -259,30 +164,6 @@ void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Spli
   write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
   write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");
-}
-
-// Records the first steps at which each replica reached the accuracy targets or stopped being
-// finite, and warns once per diverged replica.
-void update_progress(const TrainPlan& plan, const TrainRecord& record,
-                     std::vector<ReplicaProgress>& progress) {
-  for (std::size_t r = 0; r < progress.size(); ++r) {
-    const bool finite =
-        std::isfinite(record.train[r].loss) && std::isfinite(record.weight_norm[r]);
-    if (!finite && !progress[r].diverged_step) {
-      progress[r].diverged_step = record.step;
-      std::cerr << fmt::format("warning: replica {} (seed {}, lr {}, wd {}) has diverged by step "
-                               "{} (the first evaluation with a loss or weight norm that is "
-                               "not finite); lower its learning rate\n", r, plan.replicas[r].seed,
-                               plan.replicas[r].hyper.lr, plan.replicas[r].hyper.weight_decay,
-                               record.step);
-    }
-    if (!progress[r].train_target_step && record.train[r].accuracy >= kTrainAccuracyTarget) {
-      progress[r].train_target_step = record.step;
-    }
-    if (!progress[r].test_target_step && record.test[r].accuracy >= kTestAccuracyTarget) {
-      progress[r].test_target_step = record.step;
-    }
-  }
 }
 
 // Opens a run's CSV file: a new one, or the existing one of a resumed run.
@@ -323,49 +204,84 @@ int finish_run(const TrainPlan& plan, RunDirectory& dir, const Buffer<float>& we
   return 0;
 }
 
-// Runs the training loop from the state in `start`, whose weights and optimizer state are
-// already loaded, streaming metrics.csv and writing checkpoints, then writes the results.
+// The CSV files a run streams, new or reopened by a resumed run. wand.csv only for WanD.
+struct RunCsvFiles {
+  CsvWriter metrics, progress;
+  std::unique_ptr<CsvWriter> wand;
+
+  RunCsvFiles(const TrainPlan& plan, const RunDirectory& dir, bool append)
+      : metrics(open_csv(dir.file("metrics.csv"), kMetricsHeader, append)),
+        progress(open_csv(dir.file("progress.csv"), kProgressHeader, append)) {
+    // CsvWriter cannot be moved; new initializes it from the returned prvalue in place.
+    if (plan.uses_wand) wand.reset(new CsvWriter(open_csv(dir.file("wand.csv"), kWandHeader,
+                                                          append)));
+  }
+  void sync() {
+    metrics.sync();
+    progress.sync();
+    if (wand) wand->sync();
+  }
+};
+
+// Runs the training loop from the state in `start`, whose weights and dynamics state are
+// already loaded, streaming the CSV files and writing checkpoints, then writes the results.
 int train_and_record(const TrainPlan& plan, RunDirectory& dir, System& system,
-                     Optimizer& optimizer, Buffer<float>& weights, const TrainCheckpoint& start) {
+                     RunDynamics& dynamics, Buffer<float>& weights,
+                     const TrainCheckpoint& start) {
   const TrainSettings& s = plan.settings;
   const int64_t replicas = system.replicas();
   // Checkpoints are never taken at step 0, so a start past it is a resumed run.
-  const bool resumed = start.step > 0;
-  CsvWriter metrics = open_csv(dir.file("metrics.csv"), kMetricsHeader, resumed);
-  CsvWriter progress_csv = open_csv(dir.file("progress.csv"), kProgressHeader, resumed);
+  RunCsvFiles files(plan, dir, start.step > 0);
   std::vector<ReplicaProgress> progress = start.progress;
+  std::vector<bool> warned_hot(replicas, false);
   TrainRecord last;
   ProgressClock clock(start.step, start.elapsed_seconds);
   auto on_record = [&](const TrainRecord& record) {
-    write_metrics_rows(metrics, record, replicas);
+    write_metrics_rows(files.metrics, record, replicas);
+    if (files.wand) write_wand_rows(*files.wand, plan, record);
     update_progress(plan, record, progress);
+    warn_on_heating(plan, record, warned_hot);
     if (record.step % s.log_every == 0 || record.step == s.steps) {
-      report_progress(record, s.steps, clock, progress_csv);
+      report_progress(record, s.steps, clock, files.progress);
     }
     last = record;
   };
   // The rows up to the checkpoint go to the disk first, because a resumed run keeps them.
   auto on_checkpoint = [&](int64_t step) {
-    metrics.sync();
-    progress_csv.sync();
-    train_checkpoint_write(dir.path(), plan, {step, clock.elapsed_seconds(), weights.download(),
-                                              optimizer.save_state(), progress});
+    files.sync();
+    TrainCheckpoint checkpoint{step, clock.elapsed_seconds(), weights.download(), {}, {},
+                               progress};
+    dynamics.save(checkpoint);
+    train_checkpoint_write(dir.path(), plan, checkpoint);
   };
   const TrainerOptions options{s.steps, s.eval_every, s.checkpoint_every};
-  const TrainOutcome outcome = train_replicas(system, optimizer, weights, options, on_record,
-                                              &install_stop_handlers(), on_checkpoint);
+  const TrainOutcome outcome =
+      train_replicas(system, dynamics.dynamics(), weights, options, on_record,
+                     &install_stop_handlers(), on_checkpoint);
   if (outcome.interrupted && last.step % s.log_every != 0) {
-    report_progress(last, s.steps, clock, progress_csv);
+    report_progress(last, s.steps, clock, files.progress);
   }
   return finish_run(plan, dir, weights, progress, last, outcome, clock.elapsed_seconds());
 }
 
-// Loads the checkpoint of the run in dir into weights and optimizer, and cuts metrics.csv and
-// progress.csv back to the rows before its step. Returns the checkpoint's step, time and
-// progress.
+// Cuts a CSV file of one row per replica and evaluation back to the rows before `step`, and
+// checks that it held all of them.
+void cut_replica_csv(const TrainPlan& plan, const std::string& path,
+                     const std::vector<std::string>& header, int64_t step) {
+  const int64_t replicas = int64_t(plan.replicas.size());
+  // Evaluations ran at steps 0, e, 2e, ... below the checkpoint's step.
+  const int64_t evaluations = (step + plan.settings.eval_every - 1) / plan.settings.eval_every;
+  const int64_t rows = csv_keep_rows_before_step(path, header, step);
+  GLASSY_REQUIRE(rows == evaluations * replicas, "'{}' has {} rows before step {}, but the run "
+                 "evaluated {} replicas {} times; the file was changed or cut", path, rows,
+                 step, replicas, evaluations);
+}
+
+// Loads the checkpoint of the run in dir into weights and dynamics, and cuts the CSV files
+// back to the rows before its step. Returns the checkpoint's step, time and progress.
 TrainCheckpoint load_checkpoint(const TrainPlan& plan, const Split& split,
                                 const RunDirectory& dir, Buffer<float>& weights,
-                                Optimizer& optimizer) {
+                                RunDynamics& dynamics) {
   const TrainSettings& s = plan.settings;
   const int64_t replicas = int64_t(plan.replicas.size());
   std::ifstream split_file(dir.file("split.csv"), std::ios::binary);
@@ -380,22 +296,16 @@ TrainCheckpoint load_checkpoint(const TrainPlan& plan, const Split& split,
   GLASSY_REQUIRE(checkpoint.step < s.steps, "--resume '{}': the run already finished all {} "
                  "steps, so there is nothing to continue", s.out, s.steps);
   weights.upload(checkpoint.weights);
-  optimizer.load_state(checkpoint.optimizer);
+  dynamics.load(checkpoint);
   checkpoint.weights = {};
-  checkpoint.optimizer = {};
 
-  // Evaluations ran at steps 0, e, 2e, ... below the checkpoint's step.
-  const int64_t evaluations = (checkpoint.step + s.eval_every - 1) / s.eval_every;
-  const int64_t rows =
-      csv_keep_rows_before_step(dir.file("metrics.csv"), kMetricsHeader, checkpoint.step);
-  GLASSY_REQUIRE(rows == evaluations * replicas, "'{}' has {} rows before step {}, but the run "
-                 "evaluated {} replicas {} times; the file was changed or cut",
-                 dir.file("metrics.csv"), rows, checkpoint.step, replicas, evaluations);
+  cut_replica_csv(plan, dir.file("metrics.csv"), kMetricsHeader, checkpoint.step);
+  if (plan.uses_wand) cut_replica_csv(plan, dir.file("wand.csv"), kWandHeader, checkpoint.step);
   csv_keep_rows_before_step(dir.file("progress.csv"), kProgressHeader, checkpoint.step);
   return checkpoint;
 }
 
-// Builds the run's system, weights and optimizer, starting from the initialization or, when
+// Builds the run's system, weights and dynamics, starting from the initialization or, when
 // `resume`, from the checkpoint in s.out, and trains.
 int run_plan(const TrainPlan& plan, const Split& split, bool resume) {
   const TrainSettings& s = plan.settings;
@@ -413,27 +323,22 @@ int run_plan(const TrainPlan& plan, const Split& split, bool resume) {
   TaskSystem system(*backend, plan.model, split, replicas, s.slope);
   const int64_t params = system.parameter_count();
   std::vector<uint64_t> seeds;
-  std::vector<ReplicaHyper> hyper;
-  for (const ReplicaSpec& replica : plan.replicas) {
-    seeds.push_back(replica.seed);
-    hyper.push_back(replica.hyper);
-  }
+  for (const ReplicaSpec& replica : plan.replicas) seeds.push_back(replica.seed);
   Buffer<float> weights(*backend, replicas * params);
-  Optimizer optimizer(*backend, plan.optimizer, hyper, params);
+  RunDynamics dynamics(plan, *backend, system);
   TrainCheckpoint start;
   start.progress.resize(replicas);
   if (resume) {
-    start = load_checkpoint(plan, split, dir, weights, optimizer);
+    start = load_checkpoint(plan, split, dir, weights, dynamics);
   } else {
     system.initialize(weights, seeds);
+    dynamics.start();
   }
-  const std::size_t optimizer_bytes =
-      (plan.optimizer.kind == OptimizerKind::adamw ? 2 : 1) * weights.bytes();
   print_config(plan, *backend, params, TaskSystem::memory_bytes(plan.model, split, replicas),
-               optimizer_bytes, start.step);
+               dynamics.state_bytes(), start.step);
   if (!resume) write_run_inputs(dir, plan, split, *backend, system.layout());
 
-  return train_and_record(plan, dir, system, optimizer, weights, start);
+  return train_and_record(plan, dir, system, dynamics, weights, start);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "tools/train_settings.h"
 
 #include "tools/train_flags.h"
+#include "tools/train_wand_settings.h"
 
 #include <algorithm>
 #include <cmath>
@@ -193,9 +194,13 @@ void add_task_and_model_options(CLI::App& app, TrainSettings& s) {
 }
 
 void add_optimizer_options(CLI::App& app, TrainSettings& s) {
-  app.add_option("--optimizer", s.optimizer, "adamw or sgd (momentum, coupled L2 decay)")
+  app.add_option("--optimizer", s.optimizer, "adamw, sgd (momentum, coupled L2 decay), wand "
+                 "(the Wang-Landau optimizer WanD: Langevin dynamics on ln L_train with a "
+                 "Wang-Landau grid, no weight decay) or hybrid (per step alpha x the WanD "
+                 "update + (1 - alpha) x the AdamW update, see --alpha)")
       ->capture_default_str();
-  app.add_option("--lr", s.lr, "learning rate; a comma-separated list makes a grid")
+  app.add_option("--lr", s.lr, "learning rate; a comma-separated list makes a grid. wand "
+                 "ignores it (its step is --dt); hybrid uses it for the AdamW branch")
       ->capture_default_str();
   app.add_option("--wd", s.wd, "weight decay; a list makes a grid. AdamW decay is decoupled "
                  "(PyTorch's convention p <- p (1 - lr_t wd) before the Adam update)")
@@ -212,6 +217,7 @@ void add_optimizer_options(CLI::App& app, TrainSettings& s) {
                  "reference code")->capture_default_str();
   app.add_option("--fixed-norm", s.fixed_norm, "after every step rescale each replica's "
                  "parameters to this global L2 norm (0: off)")->capture_default_str();
+  add_wand_options(app, s.wand);
 
 }
 
@@ -322,10 +328,27 @@ void resolve_task_and_model(const TrainSettings& s, TrainPlan& plan) {
                  s.slope);
 }
 
-// Expands the grid of learning rates x weight decays x seeds, seeds varying fastest.
-void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
+std::vector<uint64_t> resolve_seeds(const TrainSettings& s, TrainPlan& plan) {
+  if (!s.seeds.empty()) return parse_seed_list(s.seeds, "--seeds");
+  GLASSY_REQUIRE(s.replicas >= 1 && s.replicas <= 100000,
+                 "--replicas must be in [1, 100000], got {}", s.replicas);
+  const uint64_t first = s.seed.empty() ? random_seed() : parse_seed(s.seed, "--seed");
+  GLASSY_REQUIRE(first + uint64_t(s.replicas) - 1 <= kMaxSeed,
+                 "--seed {} with --replicas {} runs past the largest seed 2^53 - 1; choose a "
+                 "smaller --seed", first, s.replicas);
+  std::vector<uint64_t> seeds;
+  for (int64_t i = 0; i < s.replicas; ++i) seeds.push_back(first + uint64_t(i));
+  plan.settings.seed = std::to_string(first);
+  return seeds;
+}
 
-  plan.optimizer.kind = parse_optimizer_kind(s.optimizer);
+// Expands the grid of learning rates x weight decays x seeds, seeds varying fastest. WanD has
+// neither, so its grid is the seeds alone, with lr = dt and wd = 0 in the replica records.
+void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
+  const bool wand_only = s.optimizer == "wand";
+  GLASSY_REQUIRE(s.optimizer == "adamw" || s.optimizer == "sgd" || plan.uses_wand,
+                 "--optimizer must be adamw, sgd, wand or hybrid, got '{}'", s.optimizer);
+  plan.optimizer.kind = plan.uses_wand ? OptimizerKind::adamw : parse_optimizer_kind(s.optimizer);
   plan.optimizer.beta1 = s.beta1;
   plan.optimizer.beta2 = s.beta2;
   plan.optimizer.eps = s.eps;
@@ -334,21 +357,16 @@ void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
   plan.optimizer.warmup_start = s.warmup_start;
   plan.optimizer.fixed_norm = s.fixed_norm;
 
-  const std::vector<double> lrs = parse_number_list(s.lr, "--lr");
-  const std::vector<double> wds = parse_number_list(s.wd, "--wd");
-  std::vector<uint64_t> seeds;
-  if (!s.seeds.empty()) {
-    seeds = parse_seed_list(s.seeds, "--seeds");
-  } else {
-    GLASSY_REQUIRE(s.replicas >= 1 && s.replicas <= 100000,
-                   "--replicas must be in [1, 100000], got {}", s.replicas);
-    const uint64_t first = s.seed.empty() ? random_seed() : parse_seed(s.seed, "--seed");
-    GLASSY_REQUIRE(first + uint64_t(s.replicas) - 1 <= kMaxSeed,
-                   "--seed {} with --replicas {} runs past the largest seed 2^53 - 1; choose a "
-                   "smaller --seed", first, s.replicas);
-    for (int64_t i = 0; i < s.replicas; ++i) seeds.push_back(first + uint64_t(i));
-    plan.settings.seed = std::to_string(first);
+  std::vector<double> lrs = parse_number_list(s.lr, "--lr");
+  std::vector<double> wds = parse_number_list(s.wd, "--wd");
+  if (wand_only) {
+    GLASSY_REQUIRE(lrs.size() == 1 && wds.size() == 1, "--optimizer wand has no learning rate "
+                   "or weight decay to make a grid of, but --lr is '{}' and --wd is '{}'; give "
+                   "one value each (wand ignores them) or use --optimizer hybrid", s.lr, s.wd);
+    lrs = {plan.wand.langevin.dt};
+    wds = {0.0};
   }
+  const std::vector<uint64_t> seeds = resolve_seeds(s, plan);
   for (double lr : lrs) {
     for (double wd : wds) {
       for (uint64_t seed : seeds) plan.replicas.push_back({seed, {lr, wd}});
@@ -359,7 +377,7 @@ void resolve_optimizer_and_replicas(const TrainSettings& s, TrainPlan& plan) {
   plan.settings.seeds = seed_list;
   std::vector<ReplicaHyper> hyper;
   for (const ReplicaSpec& replica : plan.replicas) hyper.push_back(replica.hyper);
-  optimizer_validate(plan.optimizer, hyper);
+  if (!wand_only) optimizer_validate(plan.optimizer, hyper);
 }
 
 }  // namespace
@@ -368,6 +386,7 @@ TrainPlan resolve_train_plan(const TrainSettings& s) {
   TrainPlan plan;
   plan.settings = s;
   resolve_task_and_model(s, plan);
+  resolve_wand(s, plan);
   resolve_optimizer_and_replicas(s, plan);
 
   GLASSY_REQUIRE(s.steps >= 0, "--steps must be at least 0, got {}", s.steps);
@@ -392,7 +411,7 @@ nlohmann::json train_plan_json(const TrainPlan& plan) {
                     {"lr", plan.replicas[r].hyper.lr},
                     {"wd", plan.replicas[r].hyper.weight_decay}});
   }
-  return {
+  nlohmann::json config = {
       {"preset", s.preset},
       {"task", s.task},
       {"p", s.p},
@@ -426,6 +445,8 @@ nlohmann::json train_plan_json(const TrainPlan& plan) {
       {"checkpoint-every", s.checkpoint_every},
       {"replica_grid", grid},
   };
+  add_wand_json(plan, config);
+  return config;
 }
 
 }  // namespace glassy

@@ -13,8 +13,25 @@
 #include "engine/data.h"
 #include "models/transformer.h"
 #include "samplers/optimizer.h"
+#include "samplers/wand.h"
 
 namespace glassy {
+
+// The settings of --optimizer wand and hybrid; the defaults come from wand_defaults().
+struct WandSettings {
+  std::string integrator;
+  double dt = 0.0, kt = 0.0, friction = 0.0;
+  double beta = 0.0, l0 = 0.0;
+  double f_wl = 0.0;
+  int64_t t_wl = 0;
+  double sigma = 0.0;       // deposit width in bins
+  std::string x_range;      // "lo,hi" of the grid on ln L_train
+  double x_width = 0.0;
+  std::string alpha;        // the hybrid's square or parabola; empty otherwise
+};
+
+// Returns the settings that wand_defaults() describes, with no --alpha.
+WandSettings wand_settings_defaults();
 
 struct TrainSettings {
   std::string preset;
@@ -43,6 +60,7 @@ struct TrainSettings {
   int64_t warmup_steps = 10;
   double warmup_start = 0.0;
   double fixed_norm = 0.0;
+  WandSettings wand = wand_settings_defaults();
 
   // Replicas and run.
   std::string seeds;  // comma-separated; empty: --replicas seeds from --seed
@@ -69,7 +87,9 @@ struct TrainPlan {
   Operation operation = Operation::add;
   uint64_t split_seed = 0;
   TransformerConfig model;
-  OptimizerConfig optimizer;
+  OptimizerConfig optimizer;  // for wand unused; for hybrid the AdamW branch
+  bool uses_wand = false;     // --optimizer wand or hybrid
+  WandConfig wand;            // when uses_wand
   std::vector<ReplicaSpec> replicas;
 };
 
