@@ -62,7 +62,8 @@ nlohmann::json grid_axes_json(const WlGridConfig& c) {
 namespace {
 
 // Per x column with visits: the y centre of the visited bin of largest S, and the mean of y
-// weighted by e^S over the visited bins (unvisited bins are undefined, not zero).
+// weighted by e^S over the visited bins (unvisited bins are undefined, not zero). A 1-D map
+// has no y, so its y columns stay empty and s_max is S of the column.
 std::string equilibrium_csv(const WlGridConfig& c, const std::vector<double>& map,
                             const std::vector<int64_t>& histogram) {
   std::string text = "x,visits,y_argmax,y_mean,s_max\n";
@@ -77,6 +78,11 @@ std::string equilibrium_csv(const WlGridConfig& c, const std::vector<double>& ma
     }
     if (best < 0) continue;
     const double top = map[i * ny + best];
+    if (c.dims == 1) {
+      text += fmt::format("{},{},,,{}\n", format_double(grid_bin_centre(c.x, i)), visits,
+                          format_double(top));
+      continue;
+    }
     double weight_sum = 0.0, weighted_y = 0.0;
     for (int64_t j = 0; j < ny; ++j) {
       if (histogram[i * ny + j] == 0) continue;
