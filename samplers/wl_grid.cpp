@@ -76,8 +76,10 @@ void wl_grid_validate(const WlGridConfig& c) {
                  kMaxBins * 4);
   GLASSY_REQUIRE(std::isfinite(c.y_scale) && c.y_scale > 0.0,
                  "--y-scale must be a positive number, got {}", c.y_scale);
-  GLASSY_REQUIRE(std::isfinite(c.sigma_bins) && c.sigma_bins > 0.0 && c.sigma_bins <= 1000.0,
-                 "--sigma must be in (0, 1000] bins, got {}", c.sigma_bins);
+  // Below 0.1 bins the stencil is one bin whose neighbours underflow to 0, and near 0 the
+  // Gaussian's exponent divides 0 by 0.
+  GLASSY_REQUIRE(std::isfinite(c.sigma_bins) && c.sigma_bins >= 0.1 && c.sigma_bins <= 1000.0,
+                 "--sigma must be in [0.1, 1000] bins, got {}", c.sigma_bins);
   GLASSY_REQUIRE(std::isfinite(c.schedule.amplitude) && c.schedule.amplitude >= 0.0,
                  "--f-wl must be a non-negative number, got {}", c.schedule.amplitude);
   GLASSY_REQUIRE(c.schedule.ramp_steps >= 1, "--t-wl must be at least 1 step, got {}",

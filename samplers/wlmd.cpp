@@ -145,7 +145,7 @@ std::vector<double> Wlmd::weight_norm() {
   return norms;
 }
 
-void Wlmd::save(const std::string& path) const {
+void Wlmd::save(const std::string& path, const std::vector<CheckpointArray>& extra) const {
   const int64_t walkers = system_.walkers();
   const std::vector<float> weights = weights_.download();
   const std::vector<float> velocity = dynamics_.velocity().download();
@@ -154,7 +154,7 @@ void Wlmd::save(const std::string& path) const {
   // The shapes come from the grid, because a 1-D grid stores one y bin whatever y axis the
   // configuration holds.
   const int64_t nx = grid_.config().x.bins, ny = grid_.config().y.bins;
-  const std::vector<CheckpointArray> arrays = {
+  std::vector<CheckpointArray> arrays = {
       {"weights.npy", weights.data(), {walkers, params_}},
       {"velocity.npy", velocity.data(), {walkers, params_}},
       {"grids.npy", grids.data(), {grid_.grid_count(), nx, ny}},
@@ -169,10 +169,11 @@ void Wlmd::save(const std::string& path) const {
   state["out_of_range"] = {{"x_low", c.x_low},   {"x_high", c.x_high},
                            {"y_low", c.y_low},   {"y_high", c.y_high},
                            {"not_a_number", c.not_a_number}};
+  arrays.insert(arrays.end(), extra.begin(), extra.end());
   checkpoint_write(path, arrays, state);
 }
 
-void Wlmd::load(const std::string& path) {
+Checkpoint Wlmd::load(const std::string& path) {
   const std::string directory = checkpoint_find(path);
   GLASSY_REQUIRE(!directory.empty(), "'{}' holds no complete sampler checkpoint", path);
   const Checkpoint checkpoint = checkpoint_read(directory);
@@ -197,6 +198,7 @@ void Wlmd::load(const std::string& path) {
                     state.at("steps_done").get<int64_t>());
   grid_.restore(arrays.at("grids.npy").values<double>(),
                 arrays.at("histogram.npy").values<int64_t>(), c);
+  return checkpoint;
 }
 
 }  // namespace glassy

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/buffer.h"
+#include "engine/checkpoint.h"
 #include "engine/error.h"
 #include "engine/observables.h"
 #include "samplers/langevin.h"
@@ -70,9 +71,10 @@ public:
   const WlmdConfig& config() const { return config_; }
 
   // Writes and reads the whole state (weights, velocities, grids, histogram, counters) as a
-  // checkpoint directory (engine/checkpoint.h); a loaded sampler continues bit for bit.
-  void save(const std::string& path) const;
-  void load(const std::string& path);
+  // checkpoint directory (engine/checkpoint.h); a loaded sampler continues bit for bit. The
+  // caller may store its own arrays in the same checkpoint (extra), and load returns them.
+  void save(const std::string& path, const std::vector<CheckpointArray>& extra = {}) const;
+  Checkpoint load(const std::string& path);
 
 private:
   void check_range(const WlmdStep& step) const;

@@ -1,6 +1,8 @@
 // split.csv and parameters.json.
 #include "tools/run_files.h"
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 namespace glassy {
@@ -25,6 +27,16 @@ nlohmann::json layout_json(const ParameterLayout& layout) {
                        {"size", t.size}, {"init_std", t.init_std}});
   }
   return {{"parameters", layout.size()}, {"tensors", tensors}};
+}
+
+double available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  double kilobytes = 0.0;
+  while (meminfo >> key >> kilobytes >> unit) {
+    if (key == "MemAvailable:") return kilobytes * 1024.0;
+  }
+  return 0.0;
 }
 
 }  // namespace glassy

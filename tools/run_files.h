@@ -17,4 +17,7 @@ std::string split_csv(const Split& split, int64_t p);
 // parameters.json: the tensors' names, shapes, offsets, sizes and initialization std.
 nlohmann::json layout_json(const ParameterLayout& layout);
 
+// The bytes of memory available to new allocations, from /proc/meminfo, or 0 when unknown.
+double available_memory_bytes();
+
 }  // namespace glassy

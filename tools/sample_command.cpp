@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <omp.h>
@@ -61,6 +62,11 @@ SampleSettings resume_settings(const std::string& directory,
   GLASSY_REQUIRE(std::filesystem::is_regular_file(config),
                  "--resume {}: no config.json there; name the directory of a glassy sample run",
                  directory);
+  std::ifstream config_file(config);
+  const nlohmann::json recorded = nlohmann::json::parse(config_file, nullptr, false);
+  GLASSY_REQUIRE(recorded.is_object() && recorded.contains("start"),
+                 "--resume {}: this is not a glassy sample run (its config.json has no 'start'); "
+                 "a training run resumes with glassy train --resume", directory);
   std::vector<std::string> merged = {"--config", config};
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--resume") {
@@ -116,9 +122,10 @@ nlohmann::json sampler_json(const SamplePlan& plan, const nlohmann::json& bounds
           {"bounds", bounds}};
 }
 
+// Writes config.json, split.csv and parameters.json: everything --resume needs to start the
+// run again, even before the first checkpoint.
 void write_inputs(const RunDirectory& dir, const SamplePlan& plan, const Split& split,
-                  const Backend& backend, const ParameterLayout& layout,
-                  const nlohmann::json& sampler) {
+                  const Backend& backend, const ParameterLayout& layout) {
   nlohmann::json config = sample_settings_json(plan.settings);
   config["parameters"] = layout.size();
   config["train_examples"] = split.train.size();
@@ -127,7 +134,6 @@ void write_inputs(const RunDirectory& dir, const SamplePlan& plan, const Split& 
   config["threads_used"] = omp_get_max_threads();
   config["glassy_version"] = glassy_version();
   write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
-  write_file_atomic(dir.file("sampler.json"), sampler.dump(2) + "\n");
   write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");
 }
@@ -170,7 +176,7 @@ struct SampleRun {
   Wlmd& wlmd;
   std::vector<std::string> labels;
   CsvWriter traces, progress, convergence;
-  std::vector<double> previous_map;
+  std::vector<double> reference_map;  // the map at the last recorded checkpoint
   ProgressClock clock;
   std::vector<bool> warned_hot;
   int64_t checkpointed_step = -1;
@@ -239,26 +245,32 @@ void report_progress(SampleRun& run, const WlmdStep& measured, int64_t step) {
                           std::isfinite(eta) ? fmt::format("{:.1f}", eta) : ""});
 }
 
-// Appends the convergence row, then saves the state and rewrites the map files. The row goes
-// first: a crash before the new checkpoint is complete resumes from the previous one, which
-// drops the row again.
-void checkpoint(SampleRun& run) {
+// Saves the state and rewrites the map files. With record, it first appends the convergence
+// row, the change since the last recorded checkpoint, and makes this map the new reference;
+// the reference is saved in the checkpoint. A stop by a signal saves without a row, so the rows
+// of a resumed run are those of an uninterrupted one. The row goes before the checkpoint: a
+// crash before the new checkpoint is complete resumes from the previous one, which drops the
+// row again.
+void checkpoint(SampleRun& run, bool record) {
   const WlGrid& grid = run.wlmd.grid();
   const int64_t step = run.wlmd.steps_done();
-  // A stop right after a periodic checkpoint has nothing new to save.
   if (step == run.checkpointed_step) return;
-  const std::vector<double> map = grid.mean_grid();
-  const std::vector<int64_t> histogram = grid.histogram();
-  const MapChange change = map_change(map, run.previous_map, histogram);
-  const Flatness flat = histogram_flatness(histogram);
-  run.convergence.write_row(
-      {std::to_string(step), format_double(run.plan.wlmd.grid.schedule.amount(step)),
-       format_double(change.max_abs), format_double(change.mean_abs),
-       std::to_string(flat.visited), format_double(flat.min_over_mean),
-       format_double(flat.variation), std::to_string(grid.range_counts().total())});
-  run.wlmd.save(run.dir.file("checkpoint"));
+  if (record) {
+    const std::vector<double> map = grid.mean_grid();
+    const std::vector<int64_t> histogram = grid.histogram();
+    const MapChange change = map_change(map, run.reference_map, histogram);
+    const Flatness flat = histogram_flatness(histogram);
+    run.convergence.write_row(
+        {std::to_string(step), format_double(run.plan.wlmd.grid.schedule.amount(step)),
+         format_double(change.max_abs), format_double(change.mean_abs),
+         std::to_string(flat.visited), format_double(flat.min_over_mean),
+         format_double(flat.variation), std::to_string(grid.range_counts().total())});
+    run.reference_map = map;
+  }
+  const int64_t nx = grid.config().x.bins, ny = grid.config().y.bins;
+  run.wlmd.save(run.dir.file("checkpoint"),
+                {{"reference_map.npy", run.reference_map.data(), {nx, ny}}});
   write_map_files(run.dir.path(), grid);
-  run.previous_map = map;
   run.checkpointed_step = step;
 }
 
@@ -279,17 +291,17 @@ int sample_loop(SampleRun& run) {
       if (trace) write_traces(run, done, measured, temperature, norm);
       const int64_t now = done + 1;
       if (now % s.log_every == 0 || now == s.steps) report_progress(run, measured, now);
-      if (now % s.checkpoint_every == 0 && now < s.steps) checkpoint(run);
+      if (now % s.checkpoint_every == 0 && now < s.steps) checkpoint(run, true);
     }
   } catch (const SamplerStop& stop) {
-    checkpoint(run);
+    checkpoint(run, false);
     write_sample_summary(run.dir, run.plan, run.wlmd, run.clock.elapsed_seconds(), "stopped");
     std::cerr << fmt::format("glassy sample: stopped: {}\nthe state at the start of that step "
                              "is saved; results so far are in {}\n", stop.what(), s.out);
     return kExitSamplerStop;
   }
-  checkpoint(run);
   const bool interrupted = wlmd.steps_done() < s.steps;
+  checkpoint(run, !interrupted);
   write_sample_summary(run.dir, run.plan, run.wlmd, run.clock.elapsed_seconds(),
                        interrupted ? "interrupted" : "finished");
   if (interrupted) {
@@ -303,44 +315,79 @@ int sample_loop(SampleRun& run) {
   return 0;
 }
 
-// Places the walkers: a new run builds the start states and bounds and writes its inputs; a
-// resumed run reads the bounds and the checkpoint.
-void place_walkers(const SamplePlan& plan, const Split& split, const RunDirectory& dir,
-                   TaskSystem& system, Wlmd& wlmd, bool resuming) {
-  const int64_t params = system.parameter_count();
-  std::vector<float> bounds;
-  if (resuming) {
-    bounds = npy_read(dir.file("bounds.npy")).values<float>();
-  } else {
-    std::filesystem::create_directories(dir.file("starts"));
-    std::vector<StartRecord> records;
-    const std::vector<float> starts =
-        sample_start_weights(plan, split, system, dir.path(), records);
-    nlohmann::json report;
-    bounds = sample_bounds(plan, system.layout(), starts, report);
-    npy_write(dir.file("bounds.npy"), bounds.data(), std::vector<int64_t>{params});
-    write_inputs(dir, plan, split, system.backend(), system.layout(),
-                 sampler_json(plan, report, records));
-    if (plan.wlmd.constraint == Constraint::bounds) wlmd.set_bounds(bounds);
-    wlmd.start(starts);
-    return;
+// Places the walkers. A run with a checkpoint loads it, with the bounds and the reference map
+// of its convergence rows. Otherwise it builds the start states (training the AdamW ones) and
+// the bounds; it returns false when a signal stopped that training.
+bool place_walkers(const SamplePlan& plan, const Split& split, const RunDirectory& dir,
+                   TaskSystem& system, Wlmd& wlmd, std::vector<double>& reference_map) {
+  const bool bounded = plan.wlmd.constraint == Constraint::bounds;
+  if (!checkpoint_find(dir.file("checkpoint")).empty()) {
+    if (bounded) wlmd.set_bounds(npy_read(dir.file("bounds.npy")).values<float>());
+    const Checkpoint checkpoint = wlmd.load(dir.file("checkpoint"));
+    reference_map = checkpoint.arrays.at("reference_map.npy").values<double>();
+    return true;
   }
-  if (plan.wlmd.constraint == Constraint::bounds) wlmd.set_bounds(bounds);
-  wlmd.load(dir.file("checkpoint"));
+  std::filesystem::create_directories(dir.file("starts"));
+  std::vector<StartRecord> records;
+  const std::vector<float> starts =
+      sample_start_weights(plan, split, system, dir.path(), records);
+  if (starts.empty()) return false;
+  nlohmann::json report;
+  const std::vector<float> bounds = sample_bounds(plan, system.layout(), starts, report);
+  const std::vector<int64_t> shape{system.parameter_count()};
+  npy_write(dir.file("bounds.npy"), bounds.data(), shape);
+  write_file_atomic(dir.file("sampler.json"),
+                    sampler_json(plan, report, records).dump(2) + "\n");
+  if (bounded) wlmd.set_bounds(bounds);
+  wlmd.start(starts);
+  reference_map = wlmd.grid().mean_grid();
+  return true;
+}
+
+// Rejects a run whose buffers would not fit in the available memory.
+void check_sample_memory(const SamplePlan& plan, const Split& split) {
+  const double params = double(transformer_layout(plan.model).size());
+  const WlGridConfig& g = plan.wlmd.grid;
+  const double grids = g.sharing == GridSharing::average ? double(plan.walkers) : 1.0;
+  // Weights, velocities and two gradients per walker; the grids and the histogram.
+  const double needed = double(TaskSystem::memory_bytes(plan.model, split, plan.walkers)) +
+                        4.0 * sizeof(float) * params * double(plan.walkers) +
+                        8.0 * double(g.x.bins * g.y.bins) * (grids + 1.0);
+  const double available = available_memory_bytes();
+  GLASSY_REQUIRE(available == 0.0 || needed < 0.9 * available,
+                 "this run needs about {} of memory but {} is available; reduce the walkers, "
+                 "--p, --d-model or the grid", format_bytes(needed), format_bytes(available));
+}
+
+// Records a --steps that a resumed run raised, so that resuming it again uses the new total.
+void record_steps(const RunDirectory& dir, int64_t steps) {
+  std::ifstream file(dir.file("config.json"));
+  nlohmann::json config = nlohmann::json::parse(file);
+  if (config.value("steps", int64_t(-1)) == steps) return;
+  config["steps"] = steps;
+  write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
 }
 
 int run_plan(const SamplePlan& plan, const Split& split, bool resuming) {
   const SampleSettings& s = plan.settings;
   std::unique_ptr<Backend> backend = make_backend(parse_backend_kind(s.backend));
   backend->set_threads(s.threads);
+  check_sample_memory(plan, split);
   if (stop_requested()) return 128 + stop_signal();
   RunDirectory dir = resuming ? RunDirectory::claim(s.out) : RunDirectory::create(s.out);
+  const bool has_checkpoint = !checkpoint_find(dir.file("checkpoint")).empty();
 
   TaskSystem system(*backend, plan.model, split, plan.walkers, s.slope);
   TaskObservables observables(system);
   Wlmd wlmd(observables, plan.wlmd, walker_seeds(plan));
+  std::vector<double> reference_map;
+  if (!has_checkpoint) write_inputs(dir, plan, split, *backend, system.layout());
   try {
-    place_walkers(plan, split, dir, system, wlmd, resuming);
+    if (!place_walkers(plan, split, dir, system, wlmd, reference_map)) {
+      std::cerr << fmt::format("stopped by signal {} while training the start states; start "
+                               "again with glassy sample --resume {}\n", stop_signal(), s.out);
+      return 128 + stop_signal();
+    }
   } catch (const UsageError&) {
     // A new run that cannot start (a bound that excludes a starting weight, an unreadable
     // start file) leaves no directory behind, like every other bad setting.
@@ -352,18 +399,23 @@ int run_plan(const SamplePlan& plan, const Split& split, bool resuming) {
   const int64_t start = wlmd.steps_done();
   GLASSY_REQUIRE(start <= s.steps, "--steps {} is below the {} steps the run has done",
                  s.steps, start);
+  if (resuming) record_steps(dir, s.steps);
+  // A resume rewrites the map files from the checkpoint, which a kill may have cut short.
+  if (has_checkpoint) write_map_files(dir.path(), wlmd.grid());
   SampleRun run{plan,
                 dir,
                 wlmd,
                 walker_labels(plan),
-                open_csv(dir.file("traces.csv"), trace_header(observables), resuming, start),
-                open_csv(dir.file("progress.csv"), kProgressHeader, resuming, start + 1),
-                open_csv(dir.file("convergence.csv"), kConvergenceHeader, resuming, start + 1),
-                wlmd.grid().mean_grid(),
+                open_csv(dir.file("traces.csv"), trace_header(observables), has_checkpoint,
+                         start),
+                open_csv(dir.file("progress.csv"), kProgressHeader, has_checkpoint, start + 1),
+                open_csv(dir.file("convergence.csv"), kConvergenceHeader, has_checkpoint,
+                         start + 1),
+                reference_map,
                 ProgressClock(start),
                 std::vector<bool>(plan.walkers, false),
-                resuming ? start : -1};
-  if (!resuming) checkpoint(run);
+                has_checkpoint ? start : -1};
+  if (!has_checkpoint) checkpoint(run, true);
   const int status = sample_loop(run);
   dir.release();
   return status;

@@ -128,9 +128,12 @@ std::vector<std::pair<std::string, double>> parse_bounds(const std::string& text
       used = 0;
     }
     GLASSY_REQUIRE(used > 0 && used == item.size() - equals - 1 && std::isfinite(value) &&
-                       value > 0.0,
+                       value > 0.0 && value < 1e30,
                    "--bound {} must be a positive number, got '{}'", name,
                    item.substr(equals + 1));
+    for (const auto& [earlier, unused] : bounds) {
+      GLASSY_REQUIRE(earlier != name, "--bound names {} twice; give each tensor once", name);
+    }
     bounds.emplace_back(name, value);
   }
   return bounds;
@@ -167,7 +170,7 @@ void resolve_walkers(const SampleSettings& s, SamplePlan& plan) {
   GLASSY_REQUIRE(plan.walkers <= kMaxWalkers, "--start asks for {} walkers; at most {}",
                  plan.walkers, kMaxWalkers);
   plan.first_seed = parse_seed(s.seed, "--seed");
-  GLASSY_REQUIRE(plan.first_seed + uint64_t(plan.walkers) <= kMaxSeed,
+  GLASSY_REQUIRE(plan.first_seed + uint64_t(plan.walkers) - 1 <= kMaxSeed,
                  "--seed {} with {} walkers runs past the largest seed 2^53 - 1", s.seed,
                  plan.walkers);
   plan.adamw_seed = parse_seed(s.adamw_seed, "--adamw-seed");
@@ -185,8 +188,11 @@ void resolve_dynamics(const SampleSettings& s, SamplePlan& plan) {
   c.constraint = parse_constraint(s.constraint);
   c.shell_norm = s.shell_norm;
   c.average_every = s.average_every;
-  GLASSY_REQUIRE(std::isfinite(s.bound_scale) && s.bound_scale > 0.0,
-                 "--bound-scale must be a positive number, got {}", s.bound_scale);
+  GLASSY_REQUIRE(std::isfinite(s.bound_scale) && s.bound_scale > 0.0 && s.bound_scale < 1e30,
+                 "--bound-scale must be in (0, 1e30), got {}", s.bound_scale);
+  // Larger values overflow the force or the noise in float before any physics happens.
+  GLASSY_REQUIRE(s.kt <= 1e6, "--kt must be at most 1e6, got {}", s.kt);
+  GLASSY_REQUIRE(s.f_wl <= 1e12, "--f-wl must be at most 1e12, got {}", s.f_wl);
 
   WlGridConfig& g = c.grid;
   g.dims = s.dims;

@@ -244,7 +244,7 @@ SampleSettings parse_sample_settings(const std::vector<std::string>& args) {
 
   std::vector<std::string> merged;
   const std::string config_path = find_flag(args, "--config");
-  if (!config_path.empty()) merged = config_file_args(config_path, probe);
+  if (!config_path.empty()) merged = config_file_args(config_path, probe, "sample");
   std::string preset = find_flag(args, "--preset");
   if (preset.empty()) preset = find_flag(merged, "--preset");
   if (!preset.empty()) apply_preset(preset, settings);
@@ -252,7 +252,7 @@ SampleSettings parse_sample_settings(const std::vector<std::string>& args) {
 
   CLI::App app("glassy sample");
   add_sample_options(app, settings);
-  check_known_flags(merged, app);
+  check_known_flags(merged, app, "sample");
   // CLI11 takes its arguments in reverse order.
   std::vector<std::string> reversed(merged.rbegin(), merged.rend());
   try {

@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/npy.h"
 #include "samplers/trainer.h"
+#include "tools/signals.h"
 
 namespace glassy {
 namespace {
@@ -54,13 +55,22 @@ std::map<int64_t, std::vector<float>> adamw_states(const SamplePlan& plan, const
   };
   if (last > 0) {
     train_replicas(system, optimizer, weights, TrainerOptions{last, std::max<int64_t>(every, 1)},
-                   on_record, nullptr);
+                   on_record, &install_stop_handlers());
   }
   return states;
 }
 
 std::vector<float> npy_row(const WalkerGroup& group, int64_t params) {
-  const NpyArray array = npy_read(group.path);
+  NpyArray array;
+  try {
+    array = npy_read(group.path);
+  } catch (const std::exception& error) {
+    throw UsageError(fmt::format("--start {}: cannot read the file: {}", group.label(),
+                                 error.what()));
+  }
+  GLASSY_REQUIRE(array.shape.size() == 2 && array.shape[1] == params,
+                 "--start {}: the file must hold rows of {} parameters, shape (R, {}), as a "
+                 "glassy weights.npy does", group.label(), params, params);
   GLASSY_REQUIRE(array.dtype == npy_dtype<float>(), "--start {}: the file holds {}, not float32",
                  group.label(), array.dtype);
   const std::vector<float> values = array.values<float>();
@@ -85,6 +95,7 @@ std::vector<float> sample_start_weights(const SamplePlan& plan, const Split& spl
   std::vector<float> weights = fresh.download();
 
   const auto states = adamw_states(plan, split, system.backend(), records);
+  if (stop_requested()) return {};
   for (const auto& [step, state] : states) {
     const std::vector<int64_t> shape{params};
     npy_write(fmt::format("{}/starts/adamw_{}.npy", directory, step), state.data(), shape);

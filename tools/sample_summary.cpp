@@ -15,7 +15,9 @@ namespace {
 enum Region { kHighLoss, kMemorizing, kGeneralizing, kRegionCount };
 const char* const kRegionNames[kRegionCount] = {"high_loss", "memorizing", "generalizing"};
 
-bool in_region(Region region, double x, double y) {
+// A 1-D run has no accuracy axis, so only the high-loss region is defined there.
+bool in_region(Region region, double x, double y, int dims) {
+  if (dims == 1 && region != kHighLoss) return false;
   switch (region) {
     case kHighLoss: return x > kHighLossX;
     case kMemorizing: return x < kLowLossX && y < kMemorizingAccuracy;
@@ -41,7 +43,7 @@ std::vector<std::string> split_row(const std::string& line) {
 }
 
 // Reads traces.csv: step, walker, group, x, y, diagnostics..., weight_norm, temperature.
-std::map<std::string, GroupStats> group_stats(const std::string& path) {
+std::map<std::string, GroupStats> group_stats(const std::string& path, int dims) {
   std::map<std::string, GroupStats> groups;
   std::ifstream in(path);
   std::string line;
@@ -59,7 +61,7 @@ std::map<std::string, GroupStats> group_stats(const std::string& path) {
     g.max_temperature = std::max(g.max_temperature, temperature);
     g.hot_rows += temperature > kHotTemperature;
     for (int r = 0; r < kRegionCount; ++r) {
-      if (!in_region(Region(r), x, y)) continue;
+      if (!in_region(Region(r), x, y, dims)) continue;
       ++g.rows_in[r];
       if (g.first_step[r] < 0) g.first_step[r] = step;
     }
@@ -96,7 +98,7 @@ nlohmann::json map_regions_json(const WlGrid& grid) {
       const double x = grid_bin_centre(c.x, i);
       const double y = c.dims == 2 ? grid_bin_centre(c.y, j) / c.y_scale : 0.0;
       for (int r = 0; r < kRegionCount; ++r) {
-        if (in_region(Region(r), x, y)) visits[r] += histogram[i * c.y.bins + j];
+        if (in_region(Region(r), x, y, c.dims)) visits[r] += histogram[i * c.y.bins + j];
       }
     }
   }
@@ -109,7 +111,8 @@ nlohmann::json map_regions_json(const WlGrid& grid) {
 
 void write_sample_summary(const RunDirectory& dir, const SamplePlan& plan, Wlmd& wlmd,
                           double seconds, const std::string& status) {
-  const std::map<std::string, GroupStats> groups = group_stats(dir.file("traces.csv"));
+  const std::map<std::string, GroupStats> groups =
+      group_stats(dir.file("traces.csv"), plan.wlmd.grid.dims);
   int64_t hot_rows = 0;
   for (const auto& [label, g] : groups) hot_rows += g.hot_rows;
   const WlGrid& grid = wlmd.grid();
@@ -124,7 +127,8 @@ void write_sample_summary(const RunDirectory& dir, const SamplePlan& plan, Wlmd&
       {"f_wl_now", plan.wlmd.grid.schedule.amount(std::max<int64_t>(wlmd.steps_done(), 1))},
       {"regions_definition",
        fmt::format("high_loss: ln L_train > {}; memorizing: ln L_train < {} and smoothed test "
-                   "accuracy < {}; generalizing: ln L_train < {} and accuracy > {}",
+                   "accuracy < {}; generalizing: ln L_train < {} and accuracy > {} (2-D "
+                   "runs only)",
                    kHighLossX, kLowLossX, kMemorizingAccuracy, kLowLossX,
                    kGeneralizingAccuracy)},
       {"map_visits_by_region", map_regions_json(grid)},

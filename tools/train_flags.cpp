@@ -89,7 +89,8 @@ std::string find_flag(const std::vector<std::string>& args, const std::string& n
 }
 
 // Reads a JSON config file into "--key value" arguments, rejecting unknown keys.
-std::vector<std::string> config_file_args(const std::string& path, CLI::App& app) {
+std::vector<std::string> config_file_args(const std::string& path, CLI::App& app,
+                                          const std::string& command) {
   std::error_code error_code;
   GLASSY_REQUIRE(std::filesystem::is_regular_file(path, error_code),
                  "--config '{}' is not a readable file; check the path", path);
@@ -114,8 +115,8 @@ std::vector<std::string> config_file_args(const std::string& path, CLI::App& app
       const std::string closest = closest_name(key, keys);
       const std::string hint = closest.empty() ? "" : fmt::format("did you mean '{}'? ", closest);
       throw UsageError(fmt::format("--config '{}': unknown key '{}'; {}Keys are the flag names "
-                                   "of 'glassy train --help' without the dashes", path, key,
-                                   hint));
+                                   "of 'glassy {} --help' without the dashes", path, key,
+                                   hint, command));
     }
     args.push_back("--" + key);
     args.push_back(json_to_flag_value(value, key));
@@ -124,8 +125,9 @@ std::vector<std::string> config_file_args(const std::string& path, CLI::App& app
 }
 
 // Rejects arguments that are not "--flag value" or "--flag=value" pairs of known flags,
-// naming all of them in the order given. Every flag of glassy train takes a value.
-void check_known_flags(const std::vector<std::string>& args, CLI::App& app) {
+// naming all of them in the order given. Every flag of glassy train and sample takes a value.
+void check_known_flags(const std::vector<std::string>& args, CLI::App& app,
+                       const std::string& command) {
   const std::vector<std::string> keys = config_keys(app);
   std::vector<std::string> unexpected;
   std::string first_unknown;
@@ -146,11 +148,11 @@ void check_known_flags(const std::vector<std::string>& args, CLI::App& app) {
   std::string message = "unexpected arguments:";
   for (const std::string& arg : unexpected) message += " " + arg;
   if (!first_unknown.empty()) {
-    message += fmt::format("; '--{}' is not a flag of glassy train", first_unknown);
+    message += fmt::format("; '--{}' is not a flag of glassy {}", first_unknown, command);
     const std::string suggestion = closest_name(first_unknown, keys);
     if (!suggestion.empty()) message += fmt::format(" (did you mean '--{}'?)", suggestion);
   }
-  throw UsageError(message + "; run 'glassy train --help' for the flags");
+  throw UsageError(message + fmt::format("; run 'glassy {} --help' for the flags", command));
 }
 
 // Rewords CLI11's "Could not convert: --p = seven" as what the flag expects.

@@ -12,12 +12,15 @@ namespace glassy {
 std::string find_flag(const std::vector<std::string>& args, const std::string& name);
 
 // Reads a JSON config file into "--key value" arguments for the flags of app. Keys that a
-// run's config.json records besides the flags are skipped; unknown keys throw UsageError.
-std::vector<std::string> config_file_args(const std::string& path, CLI::App& app);
+// run's config.json records besides the flags are skipped; unknown keys throw UsageError,
+// which names the subcommand `command` ("train", "sample") whose flags are meant.
+std::vector<std::string> config_file_args(const std::string& path, CLI::App& app,
+                                          const std::string& command = "train");
 
 // Throws UsageError naming, in the order given, every argument that is not a known flag of
 // app with its value.
-void check_known_flags(const std::vector<std::string>& args, CLI::App& app);
+void check_known_flags(const std::vector<std::string>& args, CLI::App& app,
+                       const std::string& command = "train");
 
 // Returns CLI11's "Could not convert: --p = seven" reworded as what the flag expects.
 std::string conversion_message(const CLI::ConversionError& error, CLI::App& app);

@@ -54,8 +54,12 @@ const std::vector<std::string> kResultFiles = {
     "equilibrium.csv", "traces.csv",     "convergence.csv", "checkpoint/weights.npy",
     "checkpoint/velocity.npy", "checkpoint/grids.npy", "bounds.npy"};
 
-TEST_CASE("a sample run killed with SIGKILL and resumed matches the uninterrupted run",
+TEST_CASE("a sample run stopped by a signal and resumed matches the uninterrupted run",
           "[tools][sample][resume]") {
+  // SIGKILL loses the steps after the last checkpoint; SIGTERM saves a checkpoint at the step
+  // it stops, which must add no convergence row that the uninterrupted run lacks.
+  const int signal = GENERATE(SIGKILL, SIGTERM);
+  INFO("signal " << signal);
   TemporaryDirectory scratch;
   const fs::path straight = scratch.path() / "straight";
   const fs::path killed = scratch.path() / "killed";
@@ -70,12 +74,14 @@ TEST_CASE("a sample run killed with SIGKILL and resumed matches the uninterrupte
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     REQUIRE_FALSE(process.finished());
-    process.send_signal(SIGKILL);
+    process.send_signal(signal);
     process.wait();
   }
   const int64_t resumed_from = checkpoint_step(killed);
   INFO("killed after the checkpoint at step " << resumed_from);
   REQUIRE(resumed_from >= 200);
+  // A killed run resumes from a periodic checkpoint (every 40 steps).
+  if (signal == SIGKILL) CHECK(resumed_from % 40 == 0);
   REQUIRE(resumed_from < steps);
 
   const CommandResult resumed = run_glassy({"sample", "--resume", killed.string()},
@@ -97,7 +103,7 @@ TEST_CASE("bad sampler settings are rejected with exit status 2 and no run direc
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"--sigma", "0"}, "--sigma must be in (0, 1000] bins, got 0"},
+      {{"--sigma", "0"}, "--sigma must be in [0.1, 1000] bins, got 0"},
       {{"--x-range", "1,1"}, "--x-range must have lo < hi, got '1,1'"},
       {{"--y-range", "0.5,0.2"}, "--y-range must have lo < hi, got '0.5,0.2'"},
       {{"--f-wl", "-1"}, "--f-wl must be a non-negative number, got -1"},
@@ -152,6 +158,43 @@ TEST_CASE("a sample run writes the map files with the grid's shape", "[tools][sa
              Catch::Matchers::StartsWith("x,visits,y_argmax,y_mean,s_max\n"));
   CHECK(fs::exists(out / "starts" / "adamw_30.npy"));
   CHECK_FALSE(fs::exists(out / "run.lock"));
+}
+
+TEST_CASE("resuming a finished sample run rewrites its map files from the checkpoint",
+          "[tools][sample][resume]") {
+  // A kill between the last checkpoint and the map files leaves stale maps; a resume of the
+  // finished run must repair them.
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  REQUIRE(run_glassy(small_run(out, 80), scratch.path()).exit_status == 0);
+  const std::string map = read_file(out / "map.npy");
+  const std::string convergence = read_file(out / "convergence.csv");
+  fs::copy_file(out / "starts" / "adamw_30.npy", out / "map.npy",
+                fs::copy_options::overwrite_existing);
+
+  REQUIRE(run_glassy({"sample", "--resume", out.string()}, scratch.path()).exit_status == 0);
+  CHECK(read_file(out / "map.npy") == map);
+  CHECK(read_file(out / "convergence.csv") == convergence);
+}
+
+TEST_CASE("a resumed sample run records a raised --steps for the next resume",
+          "[tools][sample][resume]") {
+  TemporaryDirectory scratch;
+  const fs::path out = scratch.path() / "run";
+  REQUIRE(run_glassy(small_run(out, 40), scratch.path()).exit_status == 0);
+  const CommandResult raised =
+      run_glassy({"sample", "--resume", out.string(), "--steps", "60"}, scratch.path());
+  INFO(raised.standard_error);
+  REQUIRE(raised.exit_status == 0);
+  CHECK(test::read_json(out / "config.json").at("steps") == 60);
+  CHECK(test::read_json(out / "summary.json").at("steps_done") == 60);
+
+  const CommandResult lowered =
+      run_glassy({"sample", "--resume", out.string(), "--steps", "50"}, scratch.path());
+  CHECK(lowered.exit_status == 2);
+  CHECK_THAT(lowered.standard_error,
+             Catch::Matchers::Contains("--steps 50 is below the 60 steps the run has done"));
+  CHECK(test::read_json(out / "config.json").at("steps") == 60);
 }
 
 }  // namespace
