@@ -109,7 +109,7 @@ TEST_CASE("bad input rejected before run directory", "[cli]") {
       {"friction above 1", {"--optimizer", "wand", "--friction", "1.5"}, "got 1.5", "(0, 1]"},
       {"dt 0", {"--optimizer", "wand", "--dt", "0"}, "--dt", "positive number, got 0"},
       {"sigma 0", {"--optimizer", "hybrid", "--alpha", "square", "--sigma", "0"}, "got 0",
-       "(0, 1000]"},
+       "--sigma must be in [0.1, 1000] bins"},
       {"negative deposit", {"--optimizer", "wand", "--f-wl", "-1"}, "got -1", "non-negative"},
       {"unknown integrator", {"--optimizer", "wand", "--integrator", "verlet"}, "'verlet'",
        "baoab or paper"},
