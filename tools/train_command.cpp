@@ -30,6 +30,7 @@
 #include "models/task_system.h"
 #include "samplers/trainer.h"
 #include "tools/progress.h"
+#include "tools/run_files.h"
 #include "tools/signals.h"
 #include "tools/train_checkpoint.h"
 #include "tools/train_dynamics.h"
@@ -52,18 +53,6 @@ const std::vector<std::string> kProgressHeader = {
     "step", "elapsed_s", "mean_train_loss", "mean_train_acc", "mean_test_acc",
     "mean_weight_norm", "ms_per_step", "replica_steps_per_s", "eta_s"};
 
-// Returns the bytes of memory available to new allocations, from /proc/meminfo, or 0.
-double available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  double kilobytes = 0.0;
-  std::string unit;
-  while (meminfo >> key >> kilobytes >> unit) {
-    if (key == "MemAvailable:") return kilobytes * 1024.0;
-  }
-  return 0.0;
-}
-
 // Rejects a run whose buffers would not fit in the available memory.
 void check_memory(const TrainPlan& plan, const Split& split) {
   const int64_t replicas = int64_t(plan.replicas.size());
@@ -76,28 +65,6 @@ void check_memory(const TrainPlan& plan, const Split& split) {
                  "this run needs about {} of memory but {} is available; reduce --replicas "
                  "(or the grid), --p, --d-model or --d-mlp",
                  format_bytes(needed), format_bytes(available));
-}
-
-std::string split_csv(const Split& split, int64_t p) {
-  std::string text = "index,x,y,answer,set\n";
-  auto add = [&](const Dataset& set, const std::vector<int64_t>& index, const char* name) {
-    for (int64_t i = 0; i < set.size(); ++i) {
-      text += fmt::format("{},{},{},{},{}\n", index[i], index[i] / p, index[i] % p,
-                          set.answers[i], name);
-    }
-  };
-  add(split.train, split.train_index, "train");
-  add(split.test, split.test_index, "test");
-  return text;
-}
-
-nlohmann::json layout_json(const ParameterLayout& layout) {
-  nlohmann::json tensors = nlohmann::json::array();
-  for (const TensorInfo& t : layout.tensors()) {
-    tensors.push_back({{"name", t.name}, {"shape", t.shape}, {"offset", t.offset},
-                       {"size", t.size}, {"init_std", t.init_std}});
-  }
-  return {{"parameters", layout.size()}, {"tensors", tensors}};
 }
 
 // Describes the gradient optimizer, or for WanD that it takes no learning rate.
