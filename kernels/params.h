@@ -148,8 +148,8 @@ struct OptimizerParams {
 // The Langevin integrators of the samplers (docs/method.md). `paper` is the rule
 //   v <- v + a dt - c_f v + sqrt(c_f (2 - c_f) kT) xi,   c <- c + v dt,
 // whose positions sample kT (1 - c_f / 2). `baoab` splits the step into a kick, a half drift,
-// the Ornstein-Uhlenbeck step v <- (1 - c_f) v + sqrt(c_f (2 - c_f) kT) xi, and a half drift;
-// the closing half kick of one step and the opening half kick of the next use the same force,
+// the Ornstein-Uhlenbeck step v <- (1 - c_f) v + sqrt(c_f (2 - c_f) kT) xi, and a half drift.
+// The closing half kick of one step and the opening half kick of the next use the same force,
 // so they are applied together as one kick at the start of the next call.
 enum class Integrator : int32_t { paper = 0, baoab = 1 };
 
@@ -211,7 +211,7 @@ struct WangLandauParams {
   int64_t* histogram = nullptr;      // (NX, NY), one for all walkers
   const double* x = nullptr;         // (R) first observable
   const double* y = nullptr;         // (R) second observable, or null in 1-D
-  double y_scale = 1.0;              // the y axis holds y_scale * y
+  double y_scale = 1.0;              // the y axis is in units of y_scale * y
   int64_t* bin = nullptr;            // (R) lookup writes ix * NY + iy; deposit reads
   int32_t* flags = nullptr;          // (R) lookup writes GridRangeFlag bits
   // Lookup writes the coefficients of the force -grad S: -dS/dx and -y_scale dS/d(y_scale y),

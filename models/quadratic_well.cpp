@@ -81,7 +81,8 @@ void QuadraticWell::observe(const float* weights, bool with_y, float* grad_x, fl
   out.resize(walkers_);
   for (int64_t r = 0; r < walkers_; ++r) {
     out[r].x = log ? std::log(u0[r]) : u0[r];
-    out[r].y = with_y ? (log ? std::log(u1[r]) : u1[r]) : 0.0;
+    out[r].y = 0.0;
+    if (with_y) out[r].y = log ? std::log(u1[r]) : u1[r];
   }
 }
 

@@ -45,7 +45,7 @@ WandConfig wand_defaults();
 // Throws UsageError for a setting outside its allowed range.
 void wand_validate(const WandConfig& config);
 
-// What one step measured before its update.
+// The measurements of one step, taken before its update.
 struct WandStep {
   int64_t t = 0;
   std::vector<Observation> observations;  // (R): x = ln L_train, y = A_test for the hybrid

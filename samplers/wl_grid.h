@@ -103,8 +103,8 @@ public:
   // Host copies. grid(g) is (NX, NY); the histogram sums all walkers' visits.
   std::vector<double> grid(int64_t g) const;
   std::vector<double> all_grids() const;  // (G, NX, NY)
-  // The walkers' common estimate (NX, NY): the average wl_average would make, computed on the
-  // host without changing the grids; for a shared grid, the grid itself.
+  // The walkers' common estimate (NX, NY): the average that wl_average would make. It is
+  // computed on the host and leaves the grids unchanged. A shared grid is its own estimate.
   std::vector<double> mean_grid() const;
   std::vector<int64_t> histogram() const { return histogram_.download(); }
   const RangeCounts& range_counts() const { return counts_; }

@@ -41,7 +41,7 @@ public:
   using Error::Error;
 };
 
-// What one step measured before its update.
+// The measurements of one step, taken before its update.
 struct WlmdStep {
   int64_t t = 0;                          // the step's index, counting from 1
   std::vector<Observation> observations;  // (R)
