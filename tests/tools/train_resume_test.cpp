@@ -102,7 +102,8 @@ TEST_CASE("interrupted demo run resumes bitwise", "[resume]") {
   REQUIRE(straight_result.exit_status == 0);
 
   {
-    GlassyProcess first(concat(settings, {"--out", run.string()}), (scratch.path() / "1.log").string());
+    GlassyProcess first(concat(settings, {"--out", run.string()}),
+                        (scratch.path() / "1.log").string());
     REQUIRE(wait_for_checkpoint(first, run, 100) == 100);
     first.send_signal(SIGKILL);
     const int status = first.wait();
