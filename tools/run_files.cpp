@@ -4,6 +4,9 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <omp.h>
+
+#include "engine/version.h"
 
 namespace glassy {
 
@@ -27,6 +30,16 @@ nlohmann::json layout_json(const ParameterLayout& layout) {
                        {"size", t.size}, {"init_std", t.init_std}});
   }
   return {{"parameters", layout.size()}, {"tensors", tensors}};
+}
+
+void add_run_metadata(nlohmann::json& config, const ParameterLayout& layout, const Split& split,
+                      const std::string& device) {
+  config["parameters"] = layout.size();
+  config["train_examples"] = split.train.size();
+  config["test_examples"] = split.test.size();
+  config["device"] = device;
+  config["threads_used"] = omp_get_max_threads();
+  config["glassy_version"] = glassy_version();
 }
 
 double available_memory_bytes() {

@@ -16,13 +16,11 @@
 #include <fstream>
 #include <iostream>
 
-#include <omp.h>
 
 #include "engine/csv_format.h"
 #include "engine/npy.h"
 #include "engine/run_dir.h"
 #include "engine/task_observables.h"
-#include "engine/version.h"
 #include "tools/progress.h"
 #include "tools/run_files.h"
 #include "tools/sample_outputs.h"
@@ -127,12 +125,7 @@ nlohmann::json sampler_json(const SamplePlan& plan, const nlohmann::json& bounds
 void write_inputs(const RunDirectory& dir, const SamplePlan& plan, const Split& split,
                   const Backend& backend, const ParameterLayout& layout) {
   nlohmann::json config = sample_settings_json(plan.settings);
-  config["parameters"] = layout.size();
-  config["train_examples"] = split.train.size();
-  config["test_examples"] = split.test.size();
-  config["device"] = backend.device_description();
-  config["threads_used"] = omp_get_max_threads();
-  config["glassy_version"] = glassy_version();
+  add_run_metadata(config, layout, split, backend.device_description());
   write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
   write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");
@@ -246,11 +239,11 @@ void report_progress(SampleRun& run, const WlmdStep& measured, int64_t step) {
 }
 
 // Saves the state and rewrites the map files. With record, it first appends the convergence
-// row, the change since the last recorded checkpoint, and makes this map the new reference;
-// the reference is saved in the checkpoint. A stop by a signal saves without a row, so the rows
-// of a resumed run are those of an uninterrupted one. The row goes before the checkpoint: a
-// crash before the new checkpoint is complete resumes from the previous one, which drops the
-// row again.
+// row (the change since the last recorded checkpoint) and makes this map the new reference,
+// which the checkpoint stores. A stop by a signal saves without a row, so the rows of a
+// resumed run are those of an uninterrupted one. The row is written before the checkpoint
+// because a crash before the new checkpoint is complete resumes from the previous one, and
+// that resume drops the row again.
 void checkpoint(SampleRun& run, bool record) {
   const WlGrid& grid = run.wlmd.grid();
   const int64_t step = run.wlmd.steps_done();

@@ -20,11 +20,12 @@ struct Preset {
   std::function<void(SampleSettings&)> apply;
 };
 
-// The demo: x+y at p 31 with train fraction 0.5 and d_model 32 (14,592 parameters), six
-// walkers that share one coarse grid: two from the initialization, two from a memorizing AdamW
-// state (step 300: ln L_train -5.1, test accuracy 0.45) and two from a generalizing one (step
-// 4,500: ln L_train -16.5, test accuracy 0.97). The bias beta (x + 8)^2 above ln L = -8 pushes
-// walkers to low loss quickly; the map records where they went rather than a converged S.
+// The demo: x+y at p 31 with train fraction 0.5 and d_model 32 (14,592 parameters). Six
+// walkers share one coarse grid. Two start from the initialization, two from a memorizing
+// AdamW state (step 300: ln L_train -5.1, test accuracy 0.45) and two from a generalizing one
+// (step 4,500: ln L_train -16.5, test accuracy 0.97). The bias beta (x + 8)^2 above
+// ln L = -8 pushes walkers to low loss quickly, so the map records where they went rather
+// than a converged S.
 void apply_demo(SampleSettings& s) {
   s = SampleSettings{};
   s.train_frac = 0.5;
@@ -36,9 +37,10 @@ void apply_demo(SampleSettings& s) {
   s.steps = 10000;
 }
 
-// The paper's maps: p 67, d_model 128, 8 walkers from the initialization on the predecessor's
-// grid (both axes [-20, 20] at 0.02, y = 10 A_test, sigma 15 bins), a wall 3000 (x - 1)^2
-// above ln L = 1, and the grids averaged every 100,000 steps.
+// The maps of "Is Grokking a Computational Glass Relaxation?": p 67, d_model 128 and 8 walkers
+// from the initialization. The grid is that of "High-entropy advantage in neural networks'
+// generalizability": both axes [-20, 20] at 0.02, y = 10 A_test, sigma 15 bins. A wall
+// 3000 (x - 1)^2 sits above ln L = 1, and the grids are averaged every 100,000 steps.
 void apply_paper(SampleSettings& s, const std::string& task) {
   s = SampleSettings{};
   s.task = task;
@@ -252,18 +254,7 @@ SampleSettings parse_sample_settings(const std::vector<std::string>& args) {
 
   CLI::App app("glassy sample");
   add_sample_options(app, settings);
-  check_known_flags(merged, app, "sample");
-  // CLI11 takes its arguments in reverse order.
-  std::vector<std::string> reversed(merged.rbegin(), merged.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    throw;
-  } catch (const CLI::ConversionError& error) {
-    throw UsageError(conversion_message(error, app) + "; run 'glassy sample --help'");
-  } catch (const CLI::ParseError& error) {
-    throw UsageError(fmt::format("{}; run 'glassy sample --help' for the flags", error.what()));
-  }
+  parse_known_flags(merged, app, "sample");
   return settings;
 }
 

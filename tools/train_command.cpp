@@ -21,12 +21,10 @@
 #include <memory>
 #include <optional>
 
-#include <omp.h>
 
 #include "engine/csv_format.h"
 #include "engine/npy.h"
 #include "engine/run_dir.h"
-#include "engine/version.h"
 #include "models/task_system.h"
 #include "samplers/trainer.h"
 #include "tools/progress.h"
@@ -122,12 +120,7 @@ void print_config(const TrainPlan& plan,
 void write_run_inputs(const RunDirectory& dir, const TrainPlan& plan, const Split& split,
                       const Backend& backend, const ParameterLayout& layout) {
   nlohmann::json config = train_plan_json(plan);
-  config["parameters"] = layout.size();
-  config["train_examples"] = split.train.size();
-  config["test_examples"] = split.test.size();
-  config["device"] = backend.device_description();
-  config["threads_used"] = omp_get_max_threads();
-  config["glassy_version"] = glassy_version();
+  add_run_metadata(config, layout, split, backend.device_description());
   write_file_atomic(dir.file("config.json"), config.dump(2) + "\n");
   write_file_atomic(dir.file("split.csv"), split_csv(split, plan.settings.p));
   write_file_atomic(dir.file("parameters.json"), layout_json(layout).dump(2) + "\n");

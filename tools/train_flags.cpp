@@ -155,6 +155,24 @@ void check_known_flags(const std::vector<std::string>& args, CLI::App& app,
   throw UsageError(message + fmt::format("; run 'glassy {} --help' for the flags", command));
 }
 
+void parse_known_flags(const std::vector<std::string>& merged, CLI::App& app,
+                       const std::string& command) {
+  check_known_flags(merged, app, command);
+  // CLI11 takes its arguments in reverse order.
+  std::vector<std::string> reversed(merged.rbegin(), merged.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    throw;
+  } catch (const CLI::ConversionError& error) {
+    throw UsageError(conversion_message(error, app) +
+                     fmt::format("; run 'glassy {} --help'", command));
+  } catch (const CLI::ParseError& error) {
+    throw UsageError(
+        fmt::format("{}; run 'glassy {} --help' for the flags", error.what(), command));
+  }
+}
+
 // Rewords CLI11's "Could not convert: --p = seven" as what the flag expects.
 std::string conversion_message(const CLI::ConversionError& error, CLI::App& app) {
   const std::string text = error.what();

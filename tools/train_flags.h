@@ -22,6 +22,12 @@ std::vector<std::string> config_file_args(const std::string& path, CLI::App& app
 void check_known_flags(const std::vector<std::string>& args, CLI::App& app,
                        const std::string& command = "train");
 
+// Parses merged arguments ("--flag value" pairs, later ones winning) into app's bound
+// settings. Unknown flags and CLI11's errors become UsageError naming `glassy command`;
+// CLI::CallForHelp passes through.
+void parse_known_flags(const std::vector<std::string>& merged, CLI::App& app,
+                       const std::string& command);
+
 // Returns CLI11's "Could not convert: --p = seven" reworded as what the flag expects.
 std::string conversion_message(const CLI::ConversionError& error, CLI::App& app);
 

@@ -270,19 +270,8 @@ TrainSettings parse_train_settings(const std::vector<std::string>& args) {
 
   CLI::App app("glassy train");
   add_train_options(app, settings);
-  check_known_flags(merged, app);
   const bool preset_seeds = !settings.seeds.empty();
-  // CLI11 takes its arguments in reverse order.
-  std::vector<std::string> reversed(merged.rbegin(), merged.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    throw;
-  } catch (const CLI::ConversionError& error) {
-    throw UsageError(conversion_message(error, app) + "; run 'glassy train --help'");
-  } catch (const CLI::ParseError& error) {
-    throw UsageError(fmt::format("{}; run 'glassy train --help' for the flags", error.what()));
-  }
+  parse_known_flags(merged, app, "train");
 
   // --replicas picks consecutive seeds from --seed; it replaces a preset's seed list, but
   // contradicts a --seeds list given alongside it.
