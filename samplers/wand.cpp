@@ -85,8 +85,9 @@ Wand::Wand(ObservableSystem& system, const WandConfig& config, std::vector<uint6
 
 void Wand::start() { dynamics_.initialize_velocities(); }
 
-// The AdamW branch from the same weights, then weights <- alpha WanD + (1 - alpha) AdamW.
-// adamw_weights_ holds the pre-step weights, copied before the WanD update.
+// Takes the AdamW step from the same weights, then sets
+// weights <- alpha WanD + (1 - alpha) AdamW. adamw_weights_ contains the pre-step weights,
+// copied before the WanD update.
 void Wand::blend_with_adamw(Buffer<float>& weights) {
   Backend& backend = system_.backend();
   const int64_t replicas = system_.walkers();

@@ -1,7 +1,7 @@
 // WanD, the Wang-Landau optimizer (docs/method.md, "WanD"): one-dimensional WLMD on
 // x = ln L_train with its own grid per replica, no bounds, no weight decay and no norm
 // constraint. The grid starts as the bias beta (x - L0)^2 above L0, so the force
-// -dS/dx grad ln L pulls every replica toward low loss; deposits then keep it moving, and the
+// -dS/dx grad ln L pulls every replica toward low loss. Deposits then keep it moving, and the
 // step dt plays the role of the learning rate.
 //
 // The hybrid applies alpha * (WanD update) + (1 - alpha) * (AdamW update) per replica and step,

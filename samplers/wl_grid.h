@@ -55,7 +55,7 @@ struct WlGridConfig {
   GridSharing sharing = GridSharing::average;
 };
 
-// Builds an axis from a range [lo, hi) and a bin width; throws UsageError naming `flag` when
+// Builds an axis from a range [lo, hi) and a bin width. Throws UsageError naming `flag` when
 // the range is empty or the width is not positive.
 GridAxis grid_axis(double lo, double hi, double width, const std::string& flag);
 
@@ -89,8 +89,8 @@ public:
   int64_t grid_count() const { return grid_count_; }
 
   // Finds every walker's bin for the observables x, y (R, host; y ignored in 1-D) and writes
-  // the force coefficients (R, backend memory; kernels/params.h). Returns the flags (R); never
-  // throws for out-of-range values, because the caller applies the policy.
+  // the force coefficients (R, backend memory; kernels/params.h). Returns the flags (R) and
+  // leaves the out-of-range policy to the caller, because the kernel clamps every value.
   std::vector<int32_t> lookup(const std::vector<double>& x, const std::vector<double>& y,
                               ForceCoefficients* force);
   // Adds a lookup's flags to range_counts(), once the step they belong to goes ahead.

@@ -1,8 +1,8 @@
-// Wang-Landau molecular dynamics of R walkers on any ObservableSystem (docs/method.md): each
-// step observes x (and y), looks up the force -grad S on the walkers' grids, advances the
-// Langevin dynamics, applies the bounds or the norm shell, and deposits f_WL(t) at the bin
-// measured before the update. With GridSharing::average the walker grids are averaged every
-// K steps; with GridSharing::continuous all walkers deposit into one grid.
+// Wang-Landau molecular dynamics of R walkers on any ObservableSystem (docs/method.md). Each
+// step observes x (and y) and looks up the force -grad S on the walkers' grids. It then
+// advances the Langevin dynamics, applies the bounds or the norm shell, and deposits f_WL(t)
+// at the bin measured before the update. With GridSharing::average the walker grids are
+// averaged every K steps. With GridSharing::continuous all walkers deposit into one grid.
 #pragma once
 
 #include <cstdint>

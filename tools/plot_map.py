@@ -56,14 +56,14 @@ def main():
     if axes["dims"] != 2:
         sys.exit("plot_map.py draws 2-D maps; this run is 1-D (plot map.csv's s against x)")
 
-    shown = np.where(visits > 0, entropy, np.nan)
-    shown -= np.nanmin(shown)
+    visited_entropy = np.where(visits > 0, entropy, np.nan)
+    visited_entropy -= np.nanmin(visited_entropy)
     x_edges = axis_edges(axes["x"], 1.0)
     y_edges = axis_edges(axes["y"], axes["y_scale"])
     visited_x = x_edges[:-1][visits.sum(axis=1) > 0]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
 
-    mesh = left.pcolormesh(x_edges, y_edges, shown.T, cmap="viridis", shading="flat")
+    mesh = left.pcolormesh(x_edges, y_edges, visited_entropy.T, cmap="viridis", shading="flat")
     figure.colorbar(mesh, ax=left, label="S - min S over visited bins")
     equilibrium = read_csv(os.path.join(run, "equilibrium.csv"))
     left.plot([float(r["x"]) for r in equilibrium], [float(r["y_argmax"]) for r in equilibrium],

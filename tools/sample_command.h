@@ -7,9 +7,9 @@
 
 namespace glassy {
 
-// Runs `glassy sample` with args (after the subcommand name) and returns the exit status:
-// 0 finished, 1 stopped by the sampler (a walker left the grid under --out-of-range stop or
-// diverged), 2 bad input, 128 + signal when stopped by a signal.
+// Runs `glassy sample` with args (after the subcommand name) and returns the exit status.
+// It is 0 when finished and 1 when the sampler stopped, because a walker left the grid under
+// --out-of-range stop or diverged. It is 2 for invalid input and 128 + signal after a signal.
 int run_sample_command(const std::vector<std::string>& args);
 
 }  // namespace glassy

@@ -140,10 +140,10 @@ std::vector<float> sample_bounds(const SamplePlan& plan, const ParameterLayout& 
     }
     const double std_dev = t.init_std > 0.0 ? t.init_std : 1.0 / std::sqrt(plan.model.d_model);
     double bound = std::max(plan.settings.bound_scale * std_dev, kBoundMargin * largest);
-    const bool given = overrides.count(t.name) > 0;
-    if (given) bound = overrides.at(t.name);
+    const bool overridden = overrides.count(t.name) > 0;
+    if (overridden) bound = overrides.at(t.name);
     std::fill(bounds.begin() + t.offset, bounds.begin() + t.offset + t.size, float(bound));
-    report.push_back({{"tensor", t.name}, {"bound", bound}, {"given", given},
+    report.push_back({{"tensor", t.name}, {"bound", bound}, {"given", overridden},
                       {"largest_start_weight", largest}});
   }
   return bounds;

@@ -1,6 +1,6 @@
-// The starting states of `glassy sample`'s walkers: fresh initializations, the states of an
-// AdamW run that the command trains first, or rows of a weights.npy; and the reflective
-// bounds that contain them.
+// The starting states of `glassy sample`'s walkers and the reflective bounds that contain
+// them. A walker starts from a fresh initialization, from a state of an AdamW run that the
+// command trains first, or from a row of a weights.npy.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +22,9 @@ struct StartRecord {
   double log_train_loss = 0.0, train_acc = 0.0, test_acc = 0.0, weight_norm = 0.0;
 };
 
-// Returns every walker's starting weights (R, P), walker r initialized from seed + r; the
-// groups that start from AdamW states train one AdamW run first and save each state as
-// directory/starts/adamw_STEP.npy.
+// Returns every walker's starting weights (R, P), walker r initialized from seed + r. For the
+// groups that start from AdamW states it trains one AdamW run first and saves each state as
+// directory/starts/adamw_STEP.npy. Returns an empty vector when a signal stopped that run.
 std::vector<float> sample_start_weights(const SamplePlan& plan, const Split& split,
                                         TaskSystem& system, const std::string& directory,
                                         std::vector<StartRecord>& records);

@@ -1,7 +1,7 @@
-// `glassy sample` through the real binary: a run killed with SIGKILL and resumed from its last
-// checkpoint ends with files byte-identical to an uninterrupted run's; bad sampler settings end
-// with a one-line error and exit status 2 and leave no run directory; a run writes every
-// documented file with the grid's shape.
+// `glassy sample` through the real binary. A run stopped by a signal and resumed from its last
+// checkpoint ends with files byte-identical to an uninterrupted run's. Invalid sampler
+// settings end with a one-line error and exit status 2, and leave no run directory. A run
+// writes every documented file with the grid's shape.
 #include <sys/wait.h>
 
 #include <chrono>
