@@ -120,7 +120,12 @@ WlGrid::WlGrid(Backend& backend, const WlGridConfig& config, int64_t walkers)
   flags_ = Buffer<int32_t>(backend, walkers);
 
   const std::vector<double> stencil = wl_stencil(config_.sigma_bins);
+  stencil_ = stencil;
   radius_ = int(stencil.size() / 2);
+  if (config_.walker_ledger) {
+    walker_deposits_.assign(walkers * cells(), 0.0);
+    walker_visits_.assign(walkers * cells(), 0);
+  }
   stencil_x_ = Buffer<double>(backend, stencil.size());
   stencil_x_.upload(stencil);
   if (config_.dims == 2) {
@@ -183,6 +188,30 @@ void WlGrid::deposit(int64_t t) {
   WangLandauParams p = params();
   p.amount = config_.schedule.amount(t);
   backend_.wl_deposit(p);
+  if (config_.walker_ledger) record_in_ledger(p.amount);
+}
+
+// The same stencil sum as the deposit kernel, cell += amount * (w_x w_y), into walker r's own
+// ledger grid; the host copy of the bins is R integers per step.
+void WlGrid::record_in_ledger(double amount) {
+  const std::vector<int64_t> bins = bins_.download();
+  const int64_t ny = config_.y.bins;
+  const int radius_y = config_.dims == 2 ? radius_ : 0;
+  for (int64_t r = 0; r < walkers_; ++r) {
+    double* grid = walker_deposits_.data() + r * cells();
+    const int64_t ix = bins[r] / ny, iy = bins[r] % ny;
+    for (int di = -radius_; di <= radius_; ++di) {
+      const int64_t gx = ix + di;
+      if (gx < 0 || gx >= config_.x.bins) continue;
+      for (int dj = -radius_y; dj <= radius_y; ++dj) {
+        const int64_t gy = iy + dj;
+        if (gy < 0 || gy >= ny) continue;
+        const double weight_y = config_.dims == 2 ? stencil_[dj + radius_y] : 1.0;
+        grid[gx * ny + gy] += amount * (stencil_[di + radius_] * weight_y);
+      }
+    }
+    walker_visits_[r * cells() + bins[r]] += 1;
+  }
 }
 
 void WlGrid::average() {
@@ -237,6 +266,17 @@ void WlGrid::restore(const std::vector<double>& grids, const std::vector<int64_t
   grids_.upload(grids);
   histogram_.upload(histogram);
   counts_ = counts;
+}
+
+void WlGrid::restore_ledger(const std::vector<double>& deposits,
+                            const std::vector<int64_t>& visits) {
+  GLASSY_REQUIRE(config_.walker_ledger && deposits.size() == walker_deposits_.size() &&
+                     visits.size() == walker_visits_.size(),
+                 "the saved walker ledger has {} deposit and {} visit values; this run's grid "
+                 "needs {} of each",
+                 deposits.size(), visits.size(), walker_deposits_.size());
+  walker_deposits_ = deposits;
+  walker_visits_ = visits;
 }
 
 }  // namespace glassy

@@ -53,6 +53,9 @@ struct WlGridConfig {
   WlSchedule schedule;
   OutOfRangePolicy out_of_range = OutOfRangePolicy::clamp;
   GridSharing sharing = GridSharing::average;
+  // Keep each walker's own deposits and visits beside the shared grid (walker_deposits(),
+  // walker_visits()), for uncertainties across walkers. Costs 16 bytes per walker and bin.
+  bool walker_ledger = false;
 };
 
 // Builds an axis from a range [lo, hi) and a bin width. Throws UsageError naming `flag` when
@@ -112,12 +115,20 @@ public:
   std::vector<double> bias_values() const;
   std::vector<int64_t> studied_mask() const;
 
+  // Each walker's deposits without the bias (R, NX, NY) and its visits (R, NX, NY), kept only
+  // with config().walker_ledger (else empty). A shared grid is the bias plus the sum of the
+  // walkers' deposits, an averaged grid the bias plus their mean, up to rounding.
+  const std::vector<double>& walker_deposits() const { return walker_deposits_; }
+  const std::vector<int64_t>& walker_visits() const { return walker_visits_; }
   // Restores the state saved by all_grids(), histogram() and range_counts().
   void restore(const std::vector<double>& grids, const std::vector<int64_t>& histogram,
                const RangeCounts& counts);
+  // Restores the ledger saved by walker_deposits() and walker_visits().
+  void restore_ledger(const std::vector<double>& deposits, const std::vector<int64_t>& visits);
 
 private:
   WangLandauParams params();
+  void record_in_ledger(double amount);
 
   Backend& backend_;
   WlGridConfig config_;
@@ -130,6 +141,9 @@ private:
   Buffer<int32_t> flags_;        // (R)
   Buffer<double> stencil_x_, stencil_y_;
   int radius_ = 0;
+  std::vector<double> stencil_;             // host copy of the 1-D stencil
+  std::vector<double> walker_deposits_;     // (R, NX, NY) host, with walker_ledger
+  std::vector<int64_t> walker_visits_;      // (R, NX, NY) host, with walker_ledger
   RangeCounts counts_;
 };
 

@@ -160,6 +160,10 @@ void Wlmd::save(const std::string& path, const std::vector<CheckpointArray>& ext
       {"grids.npy", grids.data(), {grid_.grid_count(), nx, ny}},
       {"histogram.npy", histogram.data(), {nx, ny}},
   };
+  if (grid_.config().walker_ledger) {
+    arrays.push_back({"walker_deposits.npy", grid_.walker_deposits().data(), {walkers, nx, ny}});
+    arrays.push_back({"walker_visits.npy", grid_.walker_visits().data(), {walkers, nx, ny}});
+  }
   const RangeCounts& c = grid_.range_counts();
   nlohmann::json state;
   state["sampler"] = "wlmd";
@@ -198,6 +202,14 @@ Checkpoint Wlmd::load(const std::string& path) {
                     state.at("steps_done").get<int64_t>());
   grid_.restore(arrays.at("grids.npy").values<double>(),
                 arrays.at("histogram.npy").values<int64_t>(), c);
+  if (grid_.config().walker_ledger) {
+    GLASSY_REQUIRE(arrays.count("walker_deposits.npy") && arrays.count("walker_visits.npy"),
+                   "the checkpoint in '{}' has no per-walker deposits; it was written by an "
+                   "older glassy or with the walker ledger off, so resume it with that setting",
+                   directory);
+    grid_.restore_ledger(arrays.at("walker_deposits.npy").values<double>(),
+                         arrays.at("walker_visits.npy").values<int64_t>());
+  }
   return checkpoint;
 }
 

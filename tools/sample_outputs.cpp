@@ -127,6 +127,11 @@ void write_map_files(const std::string& directory, const WlGrid& grid) {
   npy_write(directory + "/map.npy", map.data(), shape);
   npy_write(directory + "/histogram.npy", histogram.data(), shape);
   npy_write(directory + "/studied.npy", studied.data(), shape);
+  if (c.walker_ledger) {
+    const std::vector<int64_t> walker_shape{grid.walkers(), c.x.bins, c.y.bins};
+    npy_write(directory + "/walker_deposits.npy", grid.walker_deposits().data(), walker_shape);
+    npy_write(directory + "/walker_visits.npy", grid.walker_visits().data(), walker_shape);
+  }
   write_file_atomic(directory + "/map.csv", map_csv(c, map, bias, histogram));
   write_file_atomic(directory + "/equilibrium.csv", equilibrium_csv(c, map, histogram));
   write_file_atomic(directory + "/axes.json", grid_axes_json(c).dump(2) + "\n");

@@ -3,6 +3,8 @@
 //   map.npy          S on the whole grid (NX, NY), bias included, float64
 //   histogram.npy    visits per bin (NX, NY), int64, all walkers
 //   studied.npy      1 where the bias is 0 (the studied range), else 0, int64
+//   walker_deposits.npy, walker_visits.npy  each walker's own deposits (float64) and visits
+//                    (int64), (R, NX, NY), with --walker-maps
 //   map.csv          one row per bin: centres, S, bias, studied, visits (visited bins only
 //                    when the grid has more than kMapCsvMaxCells bins)
 //   equilibrium.csv  per x column with visits: the y of largest S and the e^S-weighted mean y

@@ -212,6 +212,7 @@ void resolve_dynamics(const SampleSettings& s, SamplePlan& plan) {
   g.schedule = WlSchedule{s.f_wl, s.t_wl, s.plateau_end};
   g.out_of_range = parse_out_of_range_policy(s.out_of_range);
   g.sharing = parse_grid_sharing(s.sharing);
+  g.walker_ledger = s.walker_maps;
   wlmd_validate(c);
 }
 

@@ -202,6 +202,10 @@ void add_grid_options(CLI::App& app, SampleSettings& s) {
       ->capture_default_str();
   app.add_option("--average-every", s.average_every, "K of --sharing average")
       ->capture_default_str();
+  app.add_option("--walker-maps", s.walker_maps, "also keep each walker's own deposits and "
+                 "visits (walker_deposits.npy, walker_visits.npy), from which glassy analyze "
+                 "takes uncertainties across walkers; 16 bytes per walker and bin")
+      ->capture_default_str();
 }
 
 void add_run_options(CLI::App& app, SampleSettings& s) {
@@ -281,7 +285,8 @@ nlohmann::json sample_settings_json(const SampleSettings& s) {
       {"y-studied", s.y_studied}, {"f-wl", s.f_wl},
       {"t-wl", s.t_wl},           {"plateau-end", s.plateau_end},
       {"out-of-range", s.out_of_range}, {"sharing", s.sharing},
-      {"average-every", s.average_every}, {"trace-every", s.trace_every},
+      {"average-every", s.average_every}, {"walker-maps", s.walker_maps},
+      {"trace-every", s.trace_every},
       {"log-every", s.log_every}, {"checkpoint-every", s.checkpoint_every},
       {"threads", s.threads},     {"backend", s.backend},
       {"out", s.out},

@@ -65,6 +65,7 @@ struct SampleSettings {
   std::string out_of_range = "clamp";
   std::string sharing = "continuous";
   int64_t average_every = 1000;
+  bool walker_maps = true;
 
   // Run.
   int64_t trace_every = 100;

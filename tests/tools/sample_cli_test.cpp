@@ -52,7 +52,8 @@ int64_t checkpoint_step(const fs::path& run) {
 const std::vector<std::string> kResultFiles = {
     "map.npy",        "histogram.npy",   "studied.npy",     "map.csv",
     "equilibrium.csv", "traces.csv",     "convergence.csv", "checkpoint/weights.npy",
-    "checkpoint/velocity.npy", "checkpoint/grids.npy", "bounds.npy"};
+    "checkpoint/velocity.npy", "checkpoint/grids.npy", "bounds.npy",
+    "walker_deposits.npy", "walker_visits.npy", "checkpoint/walker_deposits.npy"};
 
 TEST_CASE("a sample run stopped by a signal and resumed matches the uninterrupted run",
           "[tools][sample][resume]") {
