@@ -1,0 +1,1086 @@
+#!/usr/bin/env python3
+"""Draw the figures and write the report of a `glassy reproduce` directory.
+
+Usage: .venv/bin/python tools/plot_reproduction.py DIR
+
+`glassy analyze DIR` runs this after it writes DIR/analysis/. The tool reads
+DIR/analysis/analysis.json, the files that its "maps" entries name (entropy.npy,
+equilibrium.csv, adamw.csv, advantage.csv, barrier_path.csv), analysis/steps_to_generalize.csv
+and each train part's DIR/parts/<name>/metrics.csv. It writes DIR/figures/<name>.png and .svg,
+then DIR/report.md and DIR/report.html, which refer to the figures by relative path.
+
+Figures: the entropy map of each map or shell part, and the shell maps side by side. The
+high-entropy advantage per ln L_train bin. The AdamW training curves, with fixed-norm and WanD
+beside AdamW, and test accuracy against weight norm. The hybrid's steps to 95% test accuracy
+against train fraction. A figure whose data is absent (a part not run, or left out by --only)
+is not drawn, and a note on stderr and in the report gives the reason.
+
+Output is deterministic: the same DIR, or a copy of it elsewhere, gives byte-identical
+report.md and report.html, and with the same matplotlib version identical PNG and SVG files.
+
+Exit status: 0 on success; 2 when analysis.json is missing or is not valid JSON.
+"""
+import argparse
+import csv
+import html
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
+
+PROGRAM = "plot_reproduction.py"
+DPI = 150
+ENTROPY_CMAP = "viridis"
+# Visited S between these percentiles spans the colour scale, and bins outside it saturate.
+COLOUR_PERCENTILES = (1.0, 99.0)
+# `glassy analyze` takes the barrier band and the advantage summary from bins below this ln L.
+LOW_LOSS_X = -4.0
+ROLE_LABELS = {"adamw": "AdamW", "fixed-norm": "fixed-norm AdamW", "wand": "WanD",
+               "adamw-frac": "AdamW", "hybrid": "hybrid WanD/AdamW"}
+ROLE_COLOURS = {"adamw": "#1f77b4", "fixed-norm": "#2ca02c", "wand": "#d62728",
+                "adamw-frac": "#1f77b4", "hybrid": "#9467bd"}
+TRAIN_COLOUR = "#1f77b4"
+TEST_COLOUR = "#d62728"
+OUTLINE_WHITE = [patheffects.Stroke(linewidth=3.2, foreground="white"), patheffects.Normal()]
+OUTLINE_BLACK = [patheffects.Stroke(linewidth=3.0, foreground="black"), patheffects.Normal()]
+
+plt.rcParams.update({
+    "svg.hashsalt": "glassy-plot-reproduction",
+    "svg.fonttype": "path",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "figure.titlesize": 11,
+    "legend.fontsize": 7.5,
+    "savefig.dpi": DPI,
+})
+
+
+@dataclass
+class FigureRecord:
+    """One written figure: its file stem under figures/, its title and its report caption."""
+    name: str
+    title: str
+    caption: str
+
+
+@dataclass
+class Reproduction:
+    """The analysis of one reproduction directory and what has been written from it."""
+    root: str
+    analysis: dict
+    figures: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    metrics_cache: dict = field(default_factory=dict)
+
+    def note(self, message):
+        """Record a left-out figure or overlay, once, for stderr and the report."""
+        if message in self.notes:
+            return
+        self.notes.append(message)
+        print(f"{PROGRAM}: {message}", file=sys.stderr)
+
+    def path(self, relative):
+        return os.path.join(self.root, *relative.split("/"))
+
+    def part(self, name):
+        return next((p for p in self.analysis.get("parts", []) if p.get("name") == name), None)
+
+    def training(self, name):
+        entries = self.analysis.get("training", [])
+        return next((t for t in entries if t.get("name") == name), None)
+
+
+# ---------------------------------------------------------------- reading
+
+def load_analysis(root):
+    """Return analysis.json as a dict, or exit with status 2 when it is missing or invalid."""
+    path = os.path.join(root, "analysis", "analysis.json")
+    try:
+        with open(path) as handle:
+            analysis = json.load(handle)
+        if isinstance(analysis, dict):
+            return analysis
+        message = f"{path} is not a JSON object; run `glassy analyze {root}` again"
+    except FileNotFoundError:
+        message = f"{path} not found; run `glassy analyze {root}` first"
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        message = f"{path} is not valid JSON ({error}); run `glassy analyze {root}` again"
+    print(f"{PROGRAM}: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def to_float(text):
+    return float(text) if text not in ("", None) else math.nan
+
+
+def read_columns(path):
+    """Read a CSV with a header into {column: float array}. Empty fields become NaN."""
+    rows = read_rows(path)
+    names = rows[0].keys() if rows else []
+    return {name: np.array([to_float(row[name]) for row in rows]) for name in names}
+
+
+def optional_columns(context, entry, key, purpose):
+    """Read the map file named files[key], or note why `purpose` is left out and return None."""
+    relative = entry.get("files", {}).get(key)
+    if relative is None:
+        context.note(f"{entry['name']}: no {key} file in analysis.json; {purpose} left out")
+        return None
+    if not os.path.exists(context.path(relative)):
+        context.note(f"{entry['name']}: {relative} not found; {purpose} left out")
+        return None
+    return read_columns(context.path(relative))
+
+
+def load_metrics(context, name):
+    """Return a train part's metrics.csv as a list of per-replica column dicts, or None."""
+    if name in context.metrics_cache:
+        return context.metrics_cache[name]
+    relative = f"parts/{name}/metrics.csv"
+    curves = None
+    if os.path.exists(context.path(relative)):
+        columns = read_columns(context.path(relative))
+        if columns:
+            curves = split_replicas(columns)
+    if curves is None:
+        context.note(f"{name}: {relative} not found or empty; its training curves left out")
+    context.metrics_cache[name] = curves
+    return curves
+
+
+def split_replicas(columns):
+    curves = []
+    for replica in np.unique(columns["replica"]):
+        rows = columns["replica"] == replica
+        order = np.argsort(columns["step"][rows], kind="stable")
+        curves.append({name: values[rows][order] for name, values in columns.items()})
+    return curves
+
+
+# ---------------------------------------------------------------- formatting
+
+def format_stat(value):
+    """Format a statistic to 3 significant digits without an exponent when it fits."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    rounded = float(f"{value:.3g}")
+    if rounded == 0:
+        return "0"
+    # The exponent of the rounded value, so that 0.9999 gives 1.00 and not 1.000.
+    exponent = math.floor(math.log10(abs(rounded)))
+    if exponent < -4 or exponent >= 6:
+        return f"{value:.2e}"
+    return f"{rounded:.{max(2 - exponent, 0)}f}"
+
+
+def format_fraction(value):
+    return "n/a" if value is None else f"{value:g}"
+
+
+def format_steps(value):
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return str(int(round(value)))
+
+
+def format_pm(mean, se, formatter=format_stat):
+    if mean is None:
+        return "n/a"
+    return f"{formatter(mean)} ± {formatter(se)}" if se is not None else formatter(mean)
+
+
+def format_seconds(seconds):
+    if seconds is None:
+        return "n/a"
+    minutes, rest = divmod(float(seconds), 60.0)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{seconds:.1f} s ({hours} h {minutes} min)"
+    return f"{seconds:.1f} s ({minutes} min {rest:.0f} s)" if minutes else f"{seconds:.1f} s"
+
+
+def role_label(role):
+    return ROLE_LABELS.get(role, role)
+
+
+def file_stem(text):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+# ---------------------------------------------------------------- figure output
+
+def save_figure(context, figure, name, title, caption):
+    """Write figures/<name>.png and .svg without timestamps and record the caption."""
+    directory = os.path.join(context.root, "figures")
+    os.makedirs(directory, exist_ok=True)
+    figure.savefig(os.path.join(directory, name + ".png"), dpi=DPI,
+                   metadata={"Software": None})
+    figure.savefig(os.path.join(directory, name + ".svg"), dpi=DPI,
+                   metadata={"Date": None})
+    plt.close(figure)
+    context.figures.append(FigureRecord(name, title, caption))
+
+
+# ---------------------------------------------------------------- entropy maps
+
+def axis_edges(axis):
+    edges = axis["lo"] + axis["width"] * np.arange(axis["bins"] + 1)
+    return edges / axis.get("scale", 1.0)
+
+
+def studied_x_max(context, entry):
+    """Return L0 when the map part's bias is on (S includes beta (x - L0)^2 above L0), else inf."""
+    config = (context.part(entry["name"]) or {}).get("config") or {}
+    beta, l0 = config.get("beta"), config.get("l0")
+    if isinstance(beta, (int, float)) and beta > 0 and isinstance(l0, (int, float)):
+        return float(l0)
+    return math.inf
+
+
+def colour_limits(entropy, x_centres, x_max):
+    """Return (vmin, vmax), percentiles of visited S in the columns at x <= x_max.
+
+    All visited bins count when no column lies there.
+    """
+    visited = np.isfinite(entropy)
+    studied = visited & (x_centres[:, None] <= x_max)
+    values = entropy[studied] if studied.any() else entropy[visited]
+    low, high = np.percentile(values, COLOUR_PERCENTILES)
+    if high <= low:
+        high = low + 1.0
+    return float(low), float(high)
+
+
+def visited_limits(entropy, x_edges, y_edges):
+    """Return (xlim, ylim), the visited bins' extent plus a margin, clipped to the grid."""
+    columns = np.nonzero(np.isfinite(entropy).any(axis=1))[0]
+    rows = np.nonzero(np.isfinite(entropy).any(axis=0))[0]
+    x_lo, x_hi = x_edges[columns[0]], x_edges[columns[-1] + 1]
+    y_lo, y_hi = y_edges[rows[0]], y_edges[rows[-1] + 1]
+    x_margin = max(0.5, 0.04 * (x_hi - x_lo))
+    y_margin = max(0.03, 0.04 * (y_hi - y_lo))
+    return ((max(x_lo - x_margin, x_edges[0]), min(x_hi + x_margin, x_edges[-1])),
+            (max(y_lo - y_margin, y_edges[0]), min(y_hi + y_margin, y_edges[-1])))
+
+
+def load_entropy(context, entry):
+    relative = entry.get("files", {}).get("entropy")
+    if relative is None or not os.path.exists(context.path(relative)):
+        context.note(f"{entry['name']}: entropy file {relative} not found; map figure skipped")
+        return None
+    entropy = np.load(context.path(relative))
+    if not np.isfinite(entropy).any():
+        context.note(f"{entry['name']}: {relative} has no visited bin; map figure skipped")
+        return None
+    return entropy
+
+
+def draw_entropy(ax, context, entry, entropy):
+    """Draw S with unvisited bins blank, zoom to the visited bins and return the mesh."""
+    x_edges, y_edges = axis_edges(entry["x"]), axis_edges(entry["y"])
+    x_centres = 0.5 * (x_edges[:-1] + x_edges[1:])
+    vmin, vmax = colour_limits(entropy, x_centres, studied_x_max(context, entry))
+    ax.set_facecolor("white")
+    mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_invalid(entropy.T), cmap=ENTROPY_CMAP,
+                         vmin=vmin, vmax=vmax, shading="flat", rasterized=True)
+    xlim, ylim = visited_limits(entropy, x_edges, y_edges)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("ln L_train  (L_train: cross-entropy, nats)")
+    ax.set_ylabel("smoothed test accuracy (fraction)")
+    return mesh
+
+
+def draw_equilibrium(ax, context, entry):
+    columns = optional_columns(context, entry, "equilibrium", "equilibrium curves")
+    if not columns or "x" not in columns:
+        return
+    # The argmax line is wider than the mean line so that both stay visible where they agree.
+    ax.plot(columns["x"], columns["y_argmax"], "-", color="#e41a1c", lw=2.6,
+            path_effects=[patheffects.Stroke(linewidth=4.2, foreground="white"),
+                          patheffects.Normal()], label="equilibrium: argmax S")
+    ax.plot(columns["x"], columns["y_mean"], "--", color="#ffd21f", lw=0.9,
+            path_effects=[patheffects.Stroke(linewidth=1.9, foreground="black"),
+                          patheffects.Normal()], label="equilibrium: e^S-weighted mean")
+
+
+def draw_binned(ax, columns, y_name, se_name, style):
+    """Draw a per-bin curve as points with error bars, joined only across adjacent bins.
+
+    A missing se (NaN, from a bin with one seed or walker) draws no error bar.
+    """
+    x_lo, x_hi, y = columns["x_lo"], columns["x_hi"], columns[y_name]
+    centres = 0.5 * (x_lo + x_hi)
+    gap_after = np.nonzero(~np.isclose(x_lo[1:], x_hi[:-1]))[0] + 1
+    ax.plot(np.insert(centres, gap_after, np.nan), np.insert(y, gap_after, np.nan), "-",
+            color=style["color"], lw=1.0, path_effects=style.get("path_effects"))
+    errors = np.nan_to_num(columns[se_name], nan=0.0)
+    container = ax.errorbar(centres, y, yerr=errors, fmt="o", ms=3.5, capsize=2,
+                            elinewidth=1.0, **style)
+    for collection in container.lines[2]:
+        collection.set_path_effects(style.get("path_effects"))
+
+
+def draw_adamw_bins(ax, context, entry):
+    if entry.get("compare") is None:
+        return
+    columns = optional_columns(context, entry, "adamw", "AdamW binned curve")
+    if not columns or "x_lo" not in columns:
+        return
+    draw_binned(ax, columns, "y_mean", "y_se",
+                {"color": "black", "mfc": "white", "mec": "black",
+                 "path_effects": OUTLINE_WHITE,
+                 "label": f"AdamW ({entry['compare']}): mean ± se over seeds"})
+
+
+def draw_barrier(ax, context, entry):
+    """Draw the barrier path, mark its ends and saddle, and return whether the path was drawn."""
+    barrier = entry.get("barrier") or {}
+    if barrier.get("value") is None:
+        return False
+    columns = optional_columns(context, entry, "barrier_path", "barrier path")
+    path_drawn = bool(columns) and "x" in columns
+    if path_drawn:
+        ax.plot(columns["x"], columns["accuracy"], "-", color="#ff4fd8", lw=1.2,
+                path_effects=OUTLINE_BLACK, label="widest path M to G")
+    marks = (("memorizing_end", "s", "M"), ("generalizing_end", "*", "G"), ("saddle", "X", ""))
+    for key, marker, letter in marks:
+        point = barrier.get(key)
+        if not point:
+            continue
+        label = {"memorizing_end": "memorizing end M", "generalizing_end": "generalizing end G",
+                 "saddle": "saddle (lowest S on the path)"}[key]
+        ax.plot(point["x"], point["accuracy"], marker, ms=9 if marker == "*" else 7,
+                mfc="white", mec="black", mew=1.2, label=label, zorder=5)
+        if letter:
+            ax.annotate(letter, (point["x"], point["accuracy"]), xytext=(6, 4),
+                        textcoords="offset points", fontsize=9, fontweight="bold",
+                        path_effects=OUTLINE_WHITE, zorder=6)
+    return path_drawn
+
+
+def map_title(entry):
+    kind = "shell map" if entry.get("role") == "shell" else "entropy map"
+    return f"{kind} {entry['name']}: task {entry.get('task')}, d_model {entry.get('d_model')}"
+
+
+def map_caption(context, entry, path_drawn):
+    x_max = studied_x_max(context, entry)
+    scale = "visited bins" if math.isinf(x_max) else (
+        f"visited bins with ln L_train ≤ {x_max:g} (right of it S includes the bias "
+        "and saturates the colour scale)")
+    barrier = entry.get("barrier") or {}
+    parts = [
+        f"Entropy S (shifted so the lowest visited bin is 0) of {entry['name']} over ln L_train "
+        "and smoothed test accuracy. White bins were never visited, so S is undefined there "
+        "(not zero).",
+        f"The colour scale spans percentiles {COLOUR_PERCENTILES[0]:g} to "
+        f"{COLOUR_PERCENTILES[1]:g} of S over {scale}. "
+        "Axes are zoomed to the visited bins.",
+        "Wide red line: accuracy of the largest S in each column; thin yellow dashed line: the "
+        "e^S-weighted mean accuracy.",
+    ]
+    if entry.get("compare"):
+        parts.append(f"Black circles: the AdamW trajectories of {entry['compare']} binned in "
+                     "0.5-wide ln L_train bins, mean ± standard error over seeds.")
+    if barrier.get("value") is not None:
+        path = ("Pink line: the widest path from the memorizing end M to the generalizing end "
+                "G, and X marks its lowest S. " if path_drawn else
+                "Squares and stars mark the memorizing end M and the generalizing end G, and X "
+                "the saddle (the path file is missing). ")
+        parts.append(path + f"Barrier: {barrier.get('statement', '')}.")
+    else:
+        parts.append("No barrier path is drawn: " + barrier.get("reason", "no barrier value")
+                     + ".")
+    return " ".join(parts)
+
+
+def draw_map_figure(context, entry):
+    entropy = load_entropy(context, entry)
+    if entropy is None:
+        return
+    figure, ax = plt.subplots(figsize=(8.0, 6.0), constrained_layout=True)
+    mesh = draw_entropy(ax, context, entry, entropy)
+    figure.colorbar(mesh, ax=ax, extend="both", label="S − min visited S (dimensionless)")
+    draw_equilibrium(ax, context, entry)
+    draw_adamw_bins(ax, context, entry)
+    path_drawn = draw_barrier(ax, context, entry)
+    title = map_title(entry)
+    ax.set_title(title)
+    figure.legend(loc="outside lower center", ncols=3)
+    save_figure(context, figure, "entropy-" + file_stem(entry["name"]), title,
+                map_caption(context, entry, path_drawn))
+
+
+def draw_shells_figure(context):
+    shells = [m for m in context.analysis.get("maps", []) if m.get("role") == "shell"]
+    shells.sort(key=lambda m: (m.get("d_model") or 0, m["name"]))
+    loaded = [(entry, load_entropy(context, entry)) for entry in shells]
+    loaded = [(entry, entropy) for entry, entropy in loaded if entropy is not None]
+    if not loaded:
+        context.note("no shell map with an entropy file; shell comparison figure skipped")
+        return
+    figure, axes = plt.subplots(1, len(loaded), figsize=(5.0 * len(loaded), 4.4),
+                                constrained_layout=True, squeeze=False)
+    for ax, (entry, entropy) in zip(axes[0], loaded):
+        mesh = draw_entropy(ax, context, entry, entropy)
+        figure.colorbar(mesh, ax=ax, extend="both", label="S − min visited S")
+        draw_equilibrium(ax, context, entry)
+        ax.set_title(f"{entry['name']}: d_model {entry.get('d_model')}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncols=2)
+    title = "constraint-shell entropy maps by width"
+    figure.suptitle(title)
+    caption = ("Entropy maps sampled on the constraint shell (weight norm fixed), one per "
+               "model width, each with its own colour scale. Each map's S is shifted to its "
+               "own lowest visited bin, so values do not compare across widths. White bins "
+               "were never visited. "
+               "Wide red line: argmax S per column; thin yellow dashed line: the e^S-weighted "
+               "mean accuracy.")
+    save_figure(context, figure, "shells", title, caption)
+
+
+# ---------------------------------------------------------------- advantage
+
+def advantage_label(entry):
+    summary = (entry.get("advantage") or {}).get("argmax")
+    if not summary or summary.get("mean") is None:
+        return entry["name"]
+    return (f"{entry['name']} (mean over {summary.get('bins')} low-loss bins: "
+            f"{format_pm(summary['mean'], summary.get('se'))})")
+
+
+ADVANTAGE_CAPTION = (
+    "Equilibrium accuracy (argmax S, averaged over the map columns in each 0.5-wide ln L_train "
+    "bin) minus the AdamW seed-mean accuracy in the same bin, ± the combined standard error "
+    "(walker jackknife and seeds). Bins that lack either curve have no point, and the line is "
+    "broken across them. The legend gives the mean over the bins left of the dotted line at "
+    f"ln L_train = {LOW_LOSS_X:g} (all bins when none lies there).")
+
+
+def draw_advantage_figure(context):
+    figure, ax = plt.subplots(figsize=(7.5, 4.6), constrained_layout=True)
+    drawn = 0
+    for entry in context.analysis.get("maps", []):
+        if entry.get("compare") is None:
+            continue
+        columns = optional_columns(context, entry, "advantage", "advantage curve")
+        if not columns or "advantage" not in columns or columns["advantage"].size == 0:
+            continue
+        colour = plt.cm.tab10(drawn % 10)
+        draw_binned(ax, columns, "advantage", "advantage_se",
+                    {"color": colour, "label": advantage_label(entry)})
+        drawn += 1
+
+    if not drawn:
+        plt.close(figure)
+        context.note("no map has an advantage curve; advantage figure skipped")
+        return
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.axvline(LOW_LOSS_X, color="grey", lw=0.8, ls=":")
+    ax.annotate("summary bins ←", (LOW_LOSS_X, 0.0), xycoords=("data", "axes fraction"),
+                xytext=(-4, 4), textcoords="offset points", ha="right", fontsize=7.5,
+                color="dimgrey")
+    ax.set_xlabel("ln L_train, bin centre (0.5-wide bins)")
+    ax.set_ylabel("equilibrium − AdamW test accuracy (fraction)")
+    title = "high-entropy advantage at equal training loss"
+    ax.set_title(title)
+    ax.legend(loc="best")
+    save_figure(context, figure, "advantage", title, ADVANTAGE_CAPTION)
+
+
+# ---------------------------------------------------------------- training curves
+
+def seed_mean(curves, column):
+    """Return (steps, mean over the replicas that have a row at each step)."""
+    steps = np.unique(np.concatenate([c["step"] for c in curves]))
+    table = np.full((len(curves), steps.size), np.nan)
+    for row, curve in enumerate(curves):
+        table[row, np.searchsorted(steps, curve["step"])] = curve[column]
+    counts = np.isfinite(table).sum(axis=0)
+    totals = np.nansum(table, axis=0)
+    return steps, totals / np.maximum(counts, 1)
+
+
+def draw_curves(ax, curves, title):
+    """Draw train and test accuracy per seed (thin) and their seed mean (thick), step > 0."""
+    for column, colour, name in (("train_acc", TRAIN_COLOUR, "train"),
+                                 ("test_acc", TEST_COLOUR, "test")):
+        for curve in curves:
+            positive = curve["step"] > 0
+            ax.plot(curve["step"][positive], curve[column][positive], color=colour, lw=0.6,
+                    alpha=0.35)
+        steps, mean = seed_mean(curves, column)
+        positive = steps > 0
+        ax.plot(steps[positive], mean[positive], color=colour, lw=2.0,
+                label=f"{name} accuracy, mean of {len(curves)} "
+                f"seed{'s' if len(curves) != 1 else ''}")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("training step (log scale)")
+    ax.set_ylabel("accuracy (fraction)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def draw_curve_panels(context, names, stem, title, caption):
+    panels = [(name, load_metrics(context, name)) for name in names]
+    panels = [(name, curves) for name, curves in panels if curves]
+    if not panels:
+        return False
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows),
+                                constrained_layout=True, squeeze=False, sharey=True)
+    for ax, (name, curves) in zip(axes.flat, panels):
+        entry = context.training(name) or {}
+        draw_curves(ax, curves, f"{name}: {role_label(entry.get('role'))}, "
+                    f"{entry.get('task')}")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(loc="lower right")
+    figure.suptitle(title)
+    save_figure(context, figure, stem, title, caption)
+    return True
+
+
+CURVES_CAPTION = (
+    "Hard train (blue) and test (red) accuracy from metrics.csv against training step on a "
+    "log axis; thin lines are single seeds, thick lines their mean over the seeds that have a "
+    "row at that step. Step 0 is not drawn on the log axis. A line that ends early belongs to "
+    "a run that stopped there (diverged or interrupted).")
+
+
+def draw_training_figures(context):
+    training = context.analysis.get("training", [])
+    adamw = [t["name"] for t in training if t.get("role") == "adamw"]
+    if not adamw or not draw_curve_panels(
+            context, adamw, "training-adamw", "AdamW training curves, one panel per task",
+            CURVES_CAPTION + " One panel per AdamW task: grokking shows as test accuracy "
+            "rising long after train accuracy."):
+        context.note("no AdamW part with metrics.csv; AdamW training-curve figure skipped")
+    for base, others in optimizer_groups(context):
+        names = [base] + others
+        title = f"fixed-norm and WanD against AdamW ({base})"
+        caption = (CURVES_CAPTION + f" Panels: {', '.join(names)}, the same task and split, "
+                   "to compare the delay between train and test accuracy.")
+        if not draw_curve_panels(context, names, "optimizers-" + file_stem(base), title,
+                                 caption):
+            context.note(f"{base}: no metrics.csv for the optimizer comparison; skipped")
+        draw_norm_figure(context, names)
+
+
+def optimizer_groups(context):
+    """Return [(AdamW part, [fixed-norm and WanD parts that compare with it])]."""
+    groups = {}
+    for entry in context.analysis.get("training", []):
+        if entry.get("role") in ("fixed-norm", "wand"):
+            compare = (context.part(entry["name"]) or {}).get("compare")
+            if compare and context.training(compare):
+                groups.setdefault(compare, []).append(entry["name"])
+    if not groups:
+        context.note("no fixed-norm or WanD part with an AdamW peer; comparison figures skipped")
+    return [(base, groups[base]) for base in sorted(groups)]
+
+
+NORM_CAPTION = (
+    "Trajectories of hard test accuracy against the global weight norm from metrics.csv, one "
+    "line per seed. Hollow circles mark step 0 and filled circles the last step. Fixed-norm "
+    "runs stay on a vertical line at their fixed norm. A part without metrics.csv has no line.")
+
+
+def draw_norm_trajectories(ax, context, name):
+    """Draw one part's test accuracy against weight norm, or return False without its metrics."""
+    curves = load_metrics(context, name)
+    if not curves:
+        return False
+    role = (context.training(name) or {}).get("role")
+    colour = ROLE_COLOURS.get(role, "black")
+    for index, curve in enumerate(curves):
+        label = f"{role_label(role)} ({name}), one line per seed" if index == 0 else None
+        ax.plot(curve["weight_norm"], curve["test_acc"], color=colour, lw=0.8, alpha=0.6,
+                label=label)
+        ax.plot(curve["weight_norm"][-1], curve["test_acc"][-1], "o", color=colour, ms=4)
+        ax.plot(curve["weight_norm"][0], curve["test_acc"][0], "o", mfc="white", mec=colour,
+                ms=4)
+    return True
+
+
+def draw_norm_figure(context, names):
+    figure, ax = plt.subplots(figsize=(7.2, 4.6), constrained_layout=True)
+    drawn = [name for name in names if draw_norm_trajectories(ax, context, name)]
+    if not drawn:
+        plt.close(figure)
+        return
+    ax.set_xlabel("global weight norm (L2 over all parameters)")
+    ax.set_ylabel("test accuracy (fraction)")
+    ax.set_ylim(-0.02, 1.02)
+    title = f"test accuracy against weight norm ({', '.join(drawn)})"
+    ax.set_title(title)
+    ax.legend(loc="best")
+    save_figure(context, figure, "norm-" + file_stem(drawn[0]), title, NORM_CAPTION)
+
+
+# ---------------------------------------------------------------- hybrid comparison
+
+def hybrid_series(context):
+    """Return {task: [(train_frac, hybrid entry, AdamW peer entry or None)]} sorted by frac."""
+    series = {}
+    for entry in context.analysis.get("training", []):
+        if entry.get("role") != "hybrid":
+            continue
+        compare = (context.part(entry["name"]) or {}).get("compare")
+        peer = context.training(compare) if compare else None
+        series.setdefault(entry.get("task"), []).append(
+            (float(entry.get("train_frac") or 0.0), entry, peer))
+    for rows in series.values():
+        rows.sort(key=lambda row: (row[0], row[1]["name"]))
+    return {task: series[task] for task in sorted(series, key=str)}
+
+
+def draw_steps_points(ax, frac, entry, colour, ceiling, label):
+    """Draw one part's seeds and mean ± se at x = frac, with unreached seeds hollow at ceiling."""
+    steps = [s.get("step_test_95") for s in entry.get("seeds", [])]
+    reached = [s for s in steps if s is not None]
+    missing = len(steps) - len(reached)
+    ax.plot([frac] * len(reached), reached, ".", color=colour, alpha=0.45, ms=5)
+    if missing:
+        offsets = (np.arange(missing) - (missing - 1) / 2) * 0.006
+        ax.plot(frac + offsets, [ceiling] * missing, "o", mfc="none", mec=colour, ms=7, mew=1.3)
+    summary = entry.get("summary", {})
+    mean = summary.get("step_test_95_mean")
+    if mean is not None:
+        se = summary.get("step_test_95_se") or 0.0
+        ax.errorbar([frac], [mean], yerr=[se], fmt="s", color=colour, ms=7, capsize=4,
+                    lw=1.4, label=label)
+
+
+def draw_hybrid_figure(context):
+    series = hybrid_series(context)
+    if not series:
+        context.note("no hybrid part in analysis.json; hybrid comparison figure skipped")
+        return
+    figure, axes = plt.subplots(1, len(series), figsize=(6.4 * len(series), 5.0),
+                                constrained_layout=True, squeeze=False)
+    for ax, (task, rows) in zip(axes[0], series.items()):
+        draw_hybrid_panel(ax, task, rows)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=3)
+    title = "steps to 95% test accuracy: hybrid against AdamW"
+    figure.suptitle(title)
+    caption = ("First step at which hard test accuracy reaches 95%, against the train "
+               "fraction. Squares: mean ± standard error over the seeds that reached it; small "
+               "dots: single seeds. Hollow circles on the dotted line at the top are seeds "
+               "that never reached 95% within their run's steps (they are not in the mean). "
+               "A train fraction without a marker has no such part.")
+    save_figure(context, figure, "hybrid", title, caption)
+
+
+def draw_hybrid_panel(ax, task, rows):
+    parts = [entry for _, entry, _ in rows] + [peer for _, _, peer in rows if peer]
+    ceiling = 1.08 * max(float(p.get("steps") or 0) for p in parts)
+    shift = 0.008
+    for index, (frac, entry, peer) in enumerate(rows):
+        draw_steps_points(ax, frac + shift, entry, ROLE_COLOURS["hybrid"], ceiling,
+                          "hybrid, mean ± se" if index == 0 else None)
+        if peer:
+            draw_steps_points(ax, frac - shift, peer, ROLE_COLOURS["adamw"], ceiling,
+                              "AdamW at the same fraction, mean ± se" if index == 0 else None)
+    ax.axhline(ceiling, color="grey", lw=0.8, ls=":")
+    ax.annotate("not reached within the run", (0.0, ceiling), xycoords=("axes fraction", "data"),
+                xytext=(4, 4), textcoords="offset points", fontsize=7.5, color="dimgrey",
+                va="bottom")
+    ax.plot([], [], "o", mfc="none", mec="grey", ms=7, label="seed that never reached 95%")
+    ax.set_ylim(0, ceiling * 1.06)
+    fracs = sorted({frac for frac, _, _ in rows})
+    ax.set_xticks(fracs)
+    ax.set_xlim(fracs[0] - 0.06, fracs[-1] + 0.06)
+    ax.set_xlabel("train fraction (of all p² pairs)")
+    ax.set_ylabel("steps to 95% test accuracy (steps)")
+    ax.set_title(f"task {task}")
+
+
+# ---------------------------------------------------------------- findings
+
+def steps_pm(record, prefix):
+    """Format record[prefix_mean] ± record[prefix_se] as whole steps."""
+    return format_pm(record.get(prefix + "_mean"), record.get(prefix + "_se"), format_steps)
+
+
+def generalization_findings(context):
+    items = []
+    for entry in context.analysis.get("training", []):
+        summary = entry.get("summary", {})
+        head = (f"{entry['name']} ({role_label(entry.get('role'))}, {entry.get('task')}, "
+                f"train fraction {format_fraction(entry.get('train_frac'))})")
+        reached, seeds = summary.get("reached_test_95", 0), summary.get("seeds", 0)
+        text = f"test accuracy ≥ 95% reached by {reached} of {seeds} seeds"
+        if reached:
+            text += f" at step {steps_pm(summary, 'step_test_95')}"
+        norm = format_pm(summary.get("final_norm_mean"), summary.get("final_norm_se"))
+        text += (f"; train accuracy ≥ 99% at step {steps_pm(summary, 'step_train_99')}"
+                 f"; final weight norm {norm}"
+                 f"; final test accuracy {format_stat(summary.get('final_test_acc_mean'))} "
+                 "(mean ± se over seeds).")
+        items.append((head, text))
+    return items
+
+
+def advantage_findings(context):
+    items = []
+    for entry in context.analysis.get("maps", []):
+        advantage = entry.get("advantage")
+        if not advantage:
+            reason = ("no AdamW part to compare with" if entry.get("compare") is None
+                      else "no low-loss ln L_train bin holds both curves")
+            items.append((entry["name"], f"no value ({reason})."))
+            continue
+        texts = []
+        for key, name in (("argmax", "argmax S"), ("weighted_mean", "e^S-weighted mean")):
+            summary = advantage.get(key) or {}
+            texts.append(f"{name}: {format_pm(summary.get('mean'), summary.get('se'))} over "
+                         f"{summary.get('bins')} bins, ln L_train from "
+                         f"{format_stat(summary.get('x_lo'))} to "
+                         f"{format_stat(summary.get('x_hi'))}")
+        items.append((entry["name"], "; ".join(texts) + " (test accuracy, fraction)."))
+    return items
+
+
+def barrier_findings(context):
+    items = []
+    for entry in context.analysis.get("maps", []):
+        barrier = entry.get("barrier") or {}
+        if barrier.get("value") is None:
+            text = f"no value: {barrier.get('reason', 'not given')}."
+        else:
+            text = (f"B = {format_pm(barrier['value'], barrier.get('se'))} (walker jackknife "
+                    f"over {barrier.get('jackknife_n')} leave-one-out maps).")
+        statement = barrier.get("statement")
+        items.append((entry["name"], text + (f" Statement: {statement}." if statement else "")))
+    return items
+
+
+def comparison_findings(context, roles):
+    items = []
+    for row in context.analysis.get("comparisons", []):
+        if row.get("role") not in roles:
+            continue
+        mine = (context.training(row["part"]) or {}).get("summary", {})
+        theirs = (context.training(row["compare"]) or {}).get("summary", {})
+        compare_steps = format_pm(row.get("compare_step_test_95_mean"),
+                                  row.get("compare_step_test_95_se"), format_steps)
+        steps = (f"steps to 95% test accuracy {steps_pm(row, 'step_test_95')} against "
+                 f"{compare_steps} (speedup {format_stat(row.get('speedup'))})")
+        norm = format_pm(row.get("final_norm_mean"), mine.get("final_norm_se"))
+        compare_norm = format_pm(row.get("compare_final_norm_mean"), theirs.get("final_norm_se"))
+        norms = f"final weight norm {norm} against {compare_norm}"
+        head = (f"{row['part']} against {row['compare']}, train fraction "
+                f"{format_fraction(row.get('train_frac'))}")
+        order = (norms, steps) if row.get("role") != "hybrid" else (steps, norms)
+        items.append((head, "; ".join(order) + "."))
+    return items
+
+
+# ---------------------------------------------------------------- report tables
+
+def parts_table(context):
+    header = ["part", "kind", "role", "task", "train fraction", "d_model", "compare", "state",
+              "wall time (s)", "attempts"]
+    rows = []
+    for part in context.analysis.get("parts", []):
+        wall = part.get("wall_seconds")
+        rows.append([part.get("name"), part.get("kind"), part.get("role"), part.get("task"),
+                     format_fraction(part.get("train_frac")), part.get("d_model"),
+                     part.get("compare") or "", part.get("state"),
+                     f"{wall:.1f}" if wall is not None else "n/a", part.get("attempts")])
+    return header, rows
+
+
+STEP_COLUMNS = ("seed", "step_train_99", "step_test_95", "delay")
+
+
+def steps_table(context):
+    path = context.path("analysis/steps_to_generalize.csv")
+    if not os.path.exists(path):
+        context.note("analysis/steps_to_generalize.csv not found; its table left out")
+        return None
+    rows = read_rows(path)
+    if not rows:
+        return None
+    header = list(rows[0].keys())
+    table = []
+    for row in rows:
+        cells = []
+        for column in header:
+            value = row[column]
+            if value == "":
+                cells.append("never" if column == "step_test_95" else "n/a")
+            elif column in STEP_COLUMNS:
+                cells.append(format_steps(float(value)))
+            elif column in ("part", "role", "task", "optimizer"):
+                cells.append(value)
+            elif column == "train_frac":
+                cells.append(format_fraction(float(value)))
+            else:
+                cells.append(format_stat(float(value)))
+        table.append(cells)
+    return header, table
+
+
+def comparisons_table(context):
+    rows = []
+    for row in context.analysis.get("comparisons", []):
+        rows.append([row.get("part"), row.get("compare"), row.get("role"),
+                     format_fraction(row.get("train_frac")),
+                     format_pm(row.get("step_test_95_mean"), row.get("step_test_95_se"),
+                               format_steps),
+                     format_pm(row.get("compare_step_test_95_mean"),
+                               row.get("compare_step_test_95_se"), format_steps),
+                     format_stat(row.get("speedup")), format_stat(row.get("final_norm_mean")),
+                     format_stat(row.get("compare_final_norm_mean"))])
+    header = ["part", "compare", "role", "train fraction", "steps to 95% test", "compare: steps",
+              "speedup (compare / part)", "final norm", "compare: final norm"]
+    return (header, rows) if rows else None
+
+
+# ---------------------------------------------------------------- report document
+
+def machine_text(machine):
+    if not isinstance(machine, dict):
+        return str(machine)
+    pieces = [str(machine.get("cpu", "unknown CPU"))]
+    if machine.get("cores") is not None:
+        pieces.append(f"{machine['cores']} cores")
+    if machine.get("memory_gib") is not None:
+        pieces.append(f"{format_stat(machine['memory_gib'])} GiB memory")
+    for key in ("os", "backend"):
+        if machine.get(key):
+            pieces.append(f"{key} {machine[key]}")
+    return ", ".join(pieces)
+
+
+def build_document(context):
+    """Return the report as blocks: (kind, payload) tuples rendered to Markdown and HTML."""
+    analysis = context.analysis
+    title = f"glassy reproduction report: preset {analysis.get('preset')}"
+    blocks = [("h1", title), ("items", [
+        ("preset", str(analysis.get("preset"))),
+        ("command", str(analysis.get("command"))),
+        ("glassy version", str(analysis.get("glassy_version"))),
+        ("machine", machine_text(analysis.get("machine"))),
+        ("total wall time", format_seconds(analysis.get("total_wall_seconds"))),
+    ])]
+    blocks += findings_blocks(context)
+    blocks.append(("h2", "Figures"))
+    if not context.figures:
+        blocks.append(("p", "No figure was drawn: no part has the data for one."))
+    for record in context.figures:
+        blocks.append(("figure", record))
+    if context.notes:
+        blocks.append(("h3", "Left out"))
+        blocks.append(("bullets", list(context.notes)))
+    blocks += table_blocks(context)
+    blocks.append(("h2", "Resolved configs"))
+    for part in analysis.get("parts", []):
+        config = part.get("config")
+        text = (json.dumps(config, indent=2, sort_keys=True) if config is not None
+                else "no config.json (the part was not run)")
+        blocks.append(("config", (part.get("name"), text)))
+    return title, blocks
+
+
+def findings_blocks(context):
+    sections = [
+        ("Steps to generalize", generalization_findings(context),
+         "no train part in the analysis."),
+        ("High-entropy advantage (mean over low-loss bins, ± se)", advantage_findings(context),
+         "no map part in the analysis."),
+        ("Entropy barrier", barrier_findings(context), "no map part in the analysis."),
+        ("Weight norm: WanD and fixed-norm beside AdamW",
+         comparison_findings(context, ("wand", "fixed-norm")),
+         "no WanD or fixed-norm part with an AdamW peer."),
+        ("Hybrid speedups (AdamW steps / hybrid steps to 95% test accuracy)",
+         comparison_findings(context, ("hybrid",)), "no hybrid part with an AdamW peer."),
+    ]
+    blocks = [("h2", "Findings")]
+    for heading, items, empty in sections:
+        blocks.append(("h3", heading))
+        blocks.append(("items", items) if items else ("p", empty[0].upper() + empty[1:]))
+    return blocks
+
+
+def table_blocks(context):
+    blocks = [("h2", "Tables"), ("h3", "Parts"), ("table", parts_table(context))]
+    steps = steps_table(context)
+    blocks.append(("h3", "Steps to generalize per seed (analysis/steps_to_generalize.csv)"))
+    blocks.append(("table", steps) if steps else ("p", "No rows."))
+    comparisons = comparisons_table(context)
+    if comparisons:
+        blocks.append(("h3", "Comparisons"))
+        blocks.append(("table", comparisons))
+    return blocks
+
+
+# ---------------------------------------------------------------- Markdown
+
+# Underscores inside words (L_train) are literal in CommonMark, so only the others are escaped.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def md_escape(text):
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def md_fence(text):
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def render_markdown(title, blocks):
+    lines = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + md_escape(payload), ""]
+        elif kind == "p":
+            lines += [md_escape(payload), ""]
+        elif kind == "items":
+            lines += [f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in payload] + [""]
+        elif kind == "bullets":
+            lines += [f"- {md_escape(item)}" for item in payload] + [""]
+        elif kind == "figure":
+            lines += [f"### {md_escape(payload.title)}", "",
+                      f"![{md_escape(payload.title)}](figures/{payload.name}.png)", "",
+                      md_escape(payload.caption) + f" ([SVG](figures/{payload.name}.svg))", ""]
+        elif kind == "table":
+            header, rows = payload
+            lines.append("| " + " | ".join(md_escape(h) for h in header) + " |")
+            lines.append("|" + "---|" * len(header))
+            for row in rows:
+                lines.append("| " + " | ".join(md_escape(cell) for cell in row) + " |")
+            lines.append("")
+        elif kind == "config":
+            name, text = payload
+            fence = md_fence(text)
+            lines += [f"**{md_escape(name)}**", "", fence + "json", text, fence, ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------- HTML
+
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.45; color: #222; }
+h1, h2, h3 { line-height: 1.2; }
+h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2rem; margin-top: 2rem; }
+figure { margin: 1.5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { font-size: 0.9rem; color: #444; margin-top: 0.4rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
+th { background: #f2f2f2; }
+tr:nth-child(even) td { background: #fafafa; }
+pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
+details { margin: 0.3rem 0; }
+summary { cursor: pointer; font-family: monospace; }
+"""
+
+
+def escape(text):
+    return html.escape(str(text), quote=True)
+
+
+def html_table(header, rows):
+    lines = ["<table>", "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header)
+             + "</tr></thead>", "<tbody>"]
+    for row in rows:
+        lines.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
+    lines += ["</tbody>", "</table>"]
+    return lines
+
+
+def html_figure(record):
+    return [f'<figure id="{escape(record.name)}">',
+            f"<h3>{escape(record.title)}</h3>",
+            f'<a href="figures/{escape(record.name)}.png">'
+            f'<img src="figures/{escape(record.name)}.svg" alt="{escape(record.title)}"></a>',
+            f"<figcaption>{escape(record.caption)}</figcaption>", "</figure>"]
+
+
+def render_html(title, blocks):
+    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f"<title>{escape(title)}</title>", "<style>" + HTML_STYLE + "</style>", "</head>",
+             "<body>"]
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            lines.append(f"<{kind}>{escape(payload)}</{kind}>")
+        elif kind == "p":
+            lines.append(f"<p>{escape(payload)}</p>")
+        elif kind == "items":
+            lines += ["<ul>"] + [f"<li><b>{escape(k)}</b>: {escape(v)}</li>"
+                                 for k, v in payload] + ["</ul>"]
+        elif kind == "bullets":
+            lines += ["<ul>"] + [f"<li>{escape(item)}</li>" for item in payload] + ["</ul>"]
+        elif kind == "figure":
+            lines += html_figure(payload)
+        elif kind == "table":
+            lines += html_table(*payload)
+        elif kind == "config":
+            name, text = payload
+            lines += [f"<details><summary>{escape(name)}</summary>",
+                      f"<pre><code>{escape(text)}</code></pre>", "</details>"]
+    lines += ["</body>", "</html>"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+def draw_all(context):
+    maps = context.analysis.get("maps", [])
+    if not maps:
+        context.note("no map part in analysis.json; entropy-map figures skipped")
+    for entry in maps:
+        draw_map_figure(context, entry)
+    draw_shells_figure(context)
+    draw_advantage_figure(context)
+    draw_training_figures(context)
+    draw_hybrid_figure(context)
+
+
+def write_text(path, text):
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", help="reproduction directory with analysis/analysis.json")
+    args = parser.parse_args()
+    context = Reproduction(args.dir, load_analysis(args.dir))
+    if context.analysis.get("format") != 1:
+        context.note(f"analysis.json has format {context.analysis.get('format')!r} and this "
+                     "tool reads format 1; figures and report may be incomplete")
+    draw_all(context)
+    title, blocks = build_document(context)
+    write_text(os.path.join(args.dir, "report.md"), render_markdown(title, blocks))
+    write_text(os.path.join(args.dir, "report.html"), render_html(title, blocks))
+    print(os.path.join(args.dir, "report.html"))
+
+
+if __name__ == "__main__":
+    main()
