@@ -154,7 +154,7 @@ struct MapAnalysis {
   BarrierResult barrier;
 };
 
-// Analyses a 2-D map. `adamw` contains the compare part's trajectories, or none.
+// Analyzes a 2-D map. `adamw` contains the compare part's trajectories, or none.
 MapAnalysis analyze_map(const MapInput& input, const std::vector<TrajectoryPoint>& adamw);
 
 }  // namespace glassy
