@@ -330,7 +330,11 @@ std::string analyze_help() {
 }
 
 int run_analyze_command(const std::vector<std::string>& args) {
-  const AnalyzeOptions options = parse_analyze_options(args);
+  AnalyzeOptions options = parse_analyze_options(args);
+  // "runs/repro/" names the same directory as "runs/repro"; the printed paths use the latter.
+  while (options.directory.size() > 1 && options.directory.back() == '/') {
+    options.directory.pop_back();
+  }
   const ReproduceDirectory dir = read_reproduce_directory(options.directory);
   write_analysis(dir);
   std::cout << options.directory << "/analysis/analysis.json\n";

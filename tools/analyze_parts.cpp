@@ -42,16 +42,22 @@ void check_plan(const std::string& path, const nlohmann::json& plan) {
   }
 }
 
-// Reads an array of the given dtype and shape. Throws UsageError naming the file otherwise.
+// Returns the values of the array read from path, which must have the given dtype and shape.
+// Throws UsageError naming the file otherwise.
 template <typename T>
-std::vector<T> read_array(const std::string& path, const std::vector<int64_t>& shape) {
-  const NpyArray array = npy_read(path);
+std::vector<T> checked_values(const std::string& path, const NpyArray& array,
+                              const std::vector<int64_t>& shape) {
   GLASSY_REQUIRE(array.dtype == npy_dtype<T>() && array.shape == shape,
                  "{} has dtype {} and shape ({}), but axes.json needs dtype {} and shape ({}); "
                  "the part's files do not belong together, so rerun the part",
                  path, array.dtype, fmt::join(array.shape, ", "), npy_dtype<T>(),
                  fmt::join(shape, ", "));
   return array.values<T>();
+}
+
+template <typename T>
+std::vector<T> read_array(const std::string& path, const std::vector<int64_t>& shape) {
+  return checked_values<T>(path, npy_read(path), shape);
 }
 
 GridAxis axis_from_json(const nlohmann::json& axis) {
@@ -153,14 +159,16 @@ MapInput read_map_input(const std::string& part_dir) {
   const std::string deposits = part_dir + "/walker_deposits.npy";
   const std::string visits = part_dir + "/walker_visits.npy";
   if (!is_file(deposits) || !is_file(visits)) return input;
-  const NpyArray deposit_array = npy_read(deposits);
-  GLASSY_REQUIRE(deposit_array.shape.size() == 3 && deposit_array.shape[0] > 0,
-                 "{} has shape ({}), not (walkers, {}, {})", deposits,
-                 fmt::join(deposit_array.shape, ", "), shape[0], shape[1]);
-  input.walkers = deposit_array.shape[0];
-  const std::vector<int64_t> walker_shape = {input.walkers, shape[0], shape[1]};
-  input.deposits = read_array<double>(deposits, walker_shape);
-  input.visits = read_array<int64_t>(visits, walker_shape);
+  {
+    // The walker arrays are R times the size of the map, so the file's bytes are freed at the
+    // end of this block, before the visits are read.
+    const NpyArray array = npy_read(deposits);
+    input.walkers = array.shape.empty() ? 0 : array.shape[0];
+    input.deposits =
+        checked_values<double>(deposits, array, {input.walkers, shape[0], shape[1]});
+  }
+  GLASSY_REQUIRE(input.walkers > 0, "{} has no walkers; rerun the part", deposits);
+  input.visits = read_array<int64_t>(visits, {input.walkers, shape[0], shape[1]});
   return input;
 }
 
