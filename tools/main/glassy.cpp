@@ -1,6 +1,7 @@
 // The glassy command-line tool. Subcommands:
 //   glassy train   AdamW or SGD training of many transformer replicas (grokking)
 //   glassy sample  Wang-Landau molecular dynamics of many walkers (entropy maps)
+//   glassy analyze the numbers, figures and report of a `glassy reproduce` directory
 // Exit status: 0 success, 1 internal failure, 2 bad input, 128 + signal when stopped.
 #include <iostream>
 #include <string>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "engine/error.h"
+#include "tools/analyze_command.h"
 #include "tools/sample_command.h"
 #include "tools/sample_settings.h"
 #include "tools/train_command.h"
@@ -27,6 +29,7 @@ const char* kUsage =
     "commands:\n"
     "  train   train replicas with AdamW or SGD on a modular-arithmetic task\n"
     "  sample  map the entropy S(ln L_train, A_test) with Wang-Landau molecular dynamics\n"
+    "  analyze compute the numbers, figures and report of a glassy reproduce directory\n"
     "\n"
     "Run 'glassy <command> --help' for the flags of a command.\n";
 
@@ -67,8 +70,17 @@ int main(int argc, char** argv) {
       }
       return glassy::run_sample_command(rest);
     }
+    if (command == "analyze") {
+      for (const std::string& arg : rest) {
+        if (arg == "--help" || arg == "-h") {
+          std::cout << glassy::analyze_help();
+          return 0;
+        }
+      }
+      return glassy::run_analyze_command(rest);
+    }
     std::cerr << "glassy: error: unknown command '" << command
-              << "'; the commands are: train, sample. Run 'glassy --help'.\n";
+              << "'; the commands are: train, sample, analyze. Run 'glassy --help'.\n";
     return kExitUsage;
   } catch (const glassy::UsageError& error) {
     std::cerr << "glassy " << command << ": error: " << error.what() << "\n";

@@ -1,0 +1,17 @@
+// `glassy analyze DIR`: the numbers of a `glassy reproduce` directory. It reads only DIR
+// (reproduce.json, status.json and the parts' run directories), writes DIR/analysis/ and then
+// runs tools/plot_reproduction.py DIR for the figures and the report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace glassy {
+
+// Runs `glassy analyze` with args (after the subcommand name) and returns the exit status: 0
+// done, 2 invalid input. A failure of the plot tool throws glassy::Error (exit status 1).
+int run_analyze_command(const std::vector<std::string>& args);
+
+std::string analyze_help();
+
+}  // namespace glassy
