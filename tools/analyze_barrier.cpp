@@ -14,13 +14,19 @@
 namespace glassy {
 namespace {
 
-// The band: visited bins with x centre < kLowLossX (1 = inside), (NX, NY).
+// The band: visited bins with x centre < kLowLossX where the bias is zero (1 = inside),
+// (NX, NY). Where the bias is not zero, S is mostly the bias until deposits dominate it, and a
+// bias that grows with x would put the memorizing end at the band's high-loss edge.
 std::vector<uint8_t> low_loss_band(const WlGridConfig& config, const EntropyGrid& grid) {
   const int64_t ny = config.y.bins;
   std::vector<uint8_t> band(grid.visited.size(), 0);
   for (int64_t ix = 0; ix < config.x.bins; ++ix) {
-    if (!(grid_bin_centre(config.x, ix) < kLowLossX)) continue;
-    for (int64_t iy = 0; iy < ny; ++iy) band[ix * ny + iy] = grid.visited[ix * ny + iy];
+    const double x = grid_bin_centre(config.x, ix);
+    if (!(x < kLowLossX)) continue;
+    for (int64_t iy = 0; iy < ny; ++iy) {
+      const bool studied = config.bias.studied(x, grid_bin_centre(config.y, iy));
+      band[ix * ny + iy] = studied ? grid.visited[ix * ny + iy] : 0;
+    }
   }
   return band;
 }
@@ -104,7 +110,8 @@ std::string missing_end_reason(bool no_memorizing, bool no_generalizing) {
       fmt::format("test accuracy > {} (the generalizing end)", kGeneralizingAccuracy);
   std::string accuracy = no_memorizing ? memorizing : generalizing;
   if (no_memorizing && no_generalizing) accuracy = memorizing + " or " + generalizing;
-  return fmt::format("no visited bin with ln L_train < {} and {}", kLowLossX, accuracy);
+  return fmt::format("no visited bin with ln L_train < {}, zero bias and {}", kLowLossX,
+                     accuracy);
 }
 
 }  // namespace
@@ -124,7 +131,7 @@ BarrierSearch find_barrier(const WlGridConfig& config, const EntropyGrid& grid) 
       widest_path(grid.s, band, config.x.bins, config.y.bins, memorizing, generalizing);
   if (path.empty()) {
     search.reason = fmt::format("the memorizing and the generalizing end are not joined by "
-                                "visited bins with ln L_train < {}", kLowLossX);
+                                "visited bins with ln L_train < {} and zero bias", kLowLossX);
     return search;
   }
 

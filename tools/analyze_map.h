@@ -68,8 +68,8 @@ struct BarrierPoint {
   double s = NAN;  // unshifted
 };
 
-// The entropy barrier on one map. The band is the visited bins with x centre < -4. The
-// memorizing end M is its bin of largest S with accuracy < 0.5, the generalizing end G its
+// The entropy barrier on one map. The band is the visited bins with x centre < -4 where the
+// bias is zero (the studied range). The memorizing end M is its bin of largest S with accuracy < 0.5, the generalizing end G its
 // bin of largest S with accuracy > 0.9. The saddle value b is the largest, over paths from M
 // to G through 4-neighbour band bins, of the smallest S on the path (a widest-path search),
 // and B = min(S(M), S(G)) - b >= 0.

@@ -74,6 +74,8 @@ SampleSettings resume_settings(const std::string& directory,
     }
   }
   SampleSettings settings = parse_sample_settings(merged);
+  // Runs recorded before the walker ledger existed have no walker maps to continue.
+  if (!recorded.contains("walker-maps")) settings.walker_maps = false;
   settings.out = directory;
   settings.resume = directory;
   return settings;

@@ -126,7 +126,7 @@ TEST_CASE("barrier across a disconnected band is null", "[analyze][barrier]") {
   CHECK(search.path.empty());
   CHECK(search.reason ==
         "the memorizing and the generalizing end are not joined by visited bins with "
-        "ln L_train < -4");
+        "ln L_train < -4 and zero bias");
 }
 
 TEST_CASE("barrier without a generalizing end is null", "[analyze][barrier]") {
@@ -134,8 +134,29 @@ TEST_CASE("barrier without a generalizing end is null", "[analyze][barrier]") {
   const BarrierSearch search =
       find_barrier(small_grid(3), column_grid({5, 4, 3, 2, 1, u, u, u, u, u}, 3));
   CHECK_FALSE(search.defined);
-  CHECK(search.reason == "no visited bin with ln L_train < -4 and test accuracy > 0.9 (the "
-                         "generalizing end)");
+  CHECK(search.reason == "no visited bin with ln L_train < -4, zero bias and test accuracy > "
+                         "0.9 (the generalizing end)");
+}
+
+TEST_CASE("barrier ends and path stay where the bias is zero", "[analyze][barrier]") {
+  // Columns at x = -9.5 ... -4.5 with the bias 100 (x + 7)^2 above L0 = -7, so columns 3-5
+  // (x -6.5, -5.5, -4.5) carry the bias. Column 4 holds the largest S below accuracy 0.5
+  // (S 900, mostly bias), which must not become the memorizing end. In columns 0-2 the
+  // memorizing end is S 5 at accuracy 0.05 and the path dips to S 2.
+  WlGridConfig grid = small_grid(6);
+  grid.bias = WlBias{100.0, -7.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  std::vector<double> s(60, kUnvisited);
+  const std::vector<double> column = {5, 4, 3, 2, 3, 4, 5, 5, 5, 6};
+  for (int64_t iy = 0; iy < 10; ++iy) {
+    s[iy] = column[iy];
+    s[40 + iy] = 900.0 - double(iy);
+  }
+  const BarrierSearch search = find_barrier(grid, entropy_grid(s));
+  REQUIRE(search.defined);
+  CHECK(search.memorizing.x == Approx(-9.5));
+  CHECK(search.memorizing.s == 5.0);
+  CHECK(search.value == 3.0);
+  for (const BarrierPoint& point : search.path) CHECK(point.x < -7.0);
 }
 
 TEST_CASE("barrier band stops at ln L_train -4", "[analyze][barrier]") {

@@ -1,8 +1,10 @@
 // The glassy command-line tool. Subcommands:
-//   glassy train   AdamW or SGD training of many transformer replicas (grokking)
-//   glassy sample  Wang-Landau molecular dynamics of many walkers (entropy maps)
-//   glassy analyze the numbers, figures and report of a `glassy reproduce` directory
+//   glassy train      AdamW or SGD training of many transformer replicas (grokking)
+//   glassy sample     Wang-Landau molecular dynamics of many walkers (entropy maps)
+//   glassy reproduce  the study's experiment set, its analysis and a report
+//   glassy analyze    the numbers, figures and report of a `glassy reproduce` directory
 // Exit status: 0 success, 1 internal failure, 2 bad input, 128 + signal when stopped.
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 
 #include "engine/error.h"
 #include "tools/analyze_command.h"
+#include "tools/reproduce_command.h"
 #include "tools/sample_command.h"
 #include "tools/sample_settings.h"
 #include "tools/train_command.h"
@@ -27,21 +30,44 @@ const char* kUsage =
     "usage: glassy <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  train   train replicas with AdamW or SGD on a modular-arithmetic task\n"
-    "  sample  map the entropy S(ln L_train, A_test) with Wang-Landau molecular dynamics\n"
-    "  analyze compute the numbers, figures and report of a glassy reproduce directory\n"
+    "  train      train replicas with AdamW or SGD on a modular-arithmetic task\n"
+    "  sample     map the entropy S(ln L_train, A_test) with Wang-Landau molecular dynamics\n"
+    "  reproduce  run the study's experiments, analyse them and write a report\n"
+    "  analyze    compute the numbers, figures and report of a glassy reproduce directory\n"
     "\n"
     "Run 'glassy <command> --help' for the flags of a command.\n";
 
-int print_train_help() {
+std::string train_help() {
   glassy::TrainSettings settings;
   CLI::App app("Train replicas of the reference transformer on a modular-arithmetic task "
                "with AdamW or SGD, full batch.\nExample: glassy train --preset demo --out "
                "runs/demo",
                "glassy train");
   glassy::add_train_options(app, settings);
-  std::cout << app.help();
-  return 0;
+  return app.help();
+}
+
+struct Command {
+  const char* name;
+  std::function<std::string()> help;
+  std::function<int(const std::vector<std::string>&)> run;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"train", train_help, glassy::run_train_command},
+      {"sample", glassy::sample_help, glassy::run_sample_command},
+      {"reproduce", glassy::reproduce_help, glassy::run_reproduce_command},
+      {"analyze", glassy::analyze_help, glassy::run_analyze_command},
+  };
+  return all;
+}
+
+bool asks_for_help(const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -55,32 +81,17 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
-    if (command == "train") {
-      for (const std::string& arg : rest) {
-        if (arg == "--help" || arg == "-h") return print_train_help();
+    for (const Command& c : commands()) {
+      if (command != c.name) continue;
+      if (asks_for_help(rest)) {
+        std::cout << c.help();
+        return 0;
       }
-      return glassy::run_train_command(rest);
-    }
-    if (command == "sample") {
-      for (const std::string& arg : rest) {
-        if (arg == "--help" || arg == "-h") {
-          std::cout << glassy::sample_help();
-          return 0;
-        }
-      }
-      return glassy::run_sample_command(rest);
-    }
-    if (command == "analyze") {
-      for (const std::string& arg : rest) {
-        if (arg == "--help" || arg == "-h") {
-          std::cout << glassy::analyze_help();
-          return 0;
-        }
-      }
-      return glassy::run_analyze_command(rest);
+      return c.run(rest);
     }
     std::cerr << "glassy: error: unknown command '" << command
-              << "'; the commands are: train, sample, analyze. Run 'glassy --help'.\n";
+              << "'; the commands are: train, sample, reproduce, analyze. Run 'glassy "
+                 "--help'.\n";
     return kExitUsage;
   } catch (const glassy::UsageError& error) {
     std::cerr << "glassy " << command << ": error: " << error.what() << "\n";
