@@ -5,6 +5,7 @@
 // replaced by the smallest S on the path. A bin's label is the largest such bottleneck of the
 // paths from M found so far, and bins are settled in order of decreasing label. When G is
 // settled its label is b, and the parent links give a path whose smallest S is b.
+#include <algorithm>
 #include <cmath>
 #include <queue>
 
@@ -58,10 +59,11 @@ struct NarrowerFirst {
   }
 };
 
-// Returns the cells of a widest path from start to goal through 4-neighbour band cells, start
-// first, or an empty list when no path joins them.
+// Returns the cells of a widest path from start to goal through band cells, start first, or an
+// empty list when no path joins them. A step goes to any band cell within `reach` bins on both
+// axes, so unvisited gaps narrower than the deposit stencil's width do not cut the path.
 std::vector<int64_t> widest_path(const std::vector<double>& s, const std::vector<uint8_t>& band,
-                                 int64_t nx, int64_t ny, int64_t start, int64_t goal) {
+                                 int64_t nx, int64_t ny, int reach, int64_t start, int64_t goal) {
   std::vector<double> label(s.size(), -INFINITY);
   std::vector<int64_t> parent(s.size(), -1);
   std::vector<uint8_t> settled(s.size(), 0);
@@ -75,16 +77,17 @@ std::vector<int64_t> widest_path(const std::vector<double>& s, const std::vector
     settled[top.cell] = 1;
     if (top.cell == goal) break;
     const int64_t ix = top.cell / ny, iy = top.cell % ny;
-    const int64_t neighbours[4][2] = {{ix - 1, iy}, {ix + 1, iy}, {ix, iy - 1}, {ix, iy + 1}};
-    for (const auto& [jx, jy] : neighbours) {
-      if (jx < 0 || jx >= nx || jy < 0 || jy >= ny) continue;
-      const int64_t next = jx * ny + jy;
-      if (!band[next] || settled[next]) continue;
-      const double width = std::min(top.width, s[next]);
-      if (width <= label[next]) continue;
-      label[next] = width;
-      parent[next] = top.cell;
-      queue.push({width, next});
+    for (int64_t jx = std::max<int64_t>(ix - reach, 0); jx <= std::min(ix + reach, nx - 1); ++jx) {
+      for (int64_t jy = std::max<int64_t>(iy - reach, 0); jy <= std::min(iy + reach, ny - 1);
+           ++jy) {
+        const int64_t next = jx * ny + jy;
+        if (!band[next] || settled[next]) continue;
+        const double width = std::min(top.width, s[next]);
+        if (width <= label[next]) continue;
+        label[next] = width;
+        parent[next] = top.cell;
+        queue.push({width, next});
+      }
     }
   }
   if (!settled[goal]) return {};
@@ -116,6 +119,10 @@ std::string missing_end_reason(bool no_memorizing, bool no_generalizing) {
 
 }  // namespace
 
+int barrier_reach(const WlGridConfig& config) {
+  return std::max(1, int(std::ceil(config.sigma_bins)));
+}
+
 BarrierSearch find_barrier(const WlGridConfig& config, const EntropyGrid& grid) {
   BarrierSearch search;
   const std::vector<uint8_t> band = low_loss_band(config, grid);
@@ -128,10 +135,12 @@ BarrierSearch find_barrier(const WlGridConfig& config, const EntropyGrid& grid) 
     return search;
   }
   const std::vector<int64_t> path =
-      widest_path(grid.s, band, config.x.bins, config.y.bins, memorizing, generalizing);
+      widest_path(grid.s, band, config.x.bins, config.y.bins, barrier_reach(config), memorizing,
+                  generalizing);
   if (path.empty()) {
     search.reason = fmt::format("the memorizing and the generalizing end are not joined by "
-                                "visited bins with ln L_train < {} and zero bias", kLowLossX);
+                                "visited bins with ln L_train < {} and zero bias that lie at "
+                                "most {} bins apart", kLowLossX, barrier_reach(config));
     return search;
   }
 

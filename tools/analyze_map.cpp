@@ -291,14 +291,16 @@ std::string barrier_statement(const WlGridConfig& config, const BarrierResult& b
   const std::string error =
       std::isfinite(barrier.se)
           ? fmt::format("B = {:.3g} +- {:.2g}", value, barrier.se)
-          : fmt::format("B = {:.3g} with no standard error, which needs 2 or more "
-                        "leave-one-out maps that define B",
-                        value);
+          : fmt::format("B = {:.3g} with no standard error: {} of {} leave-one-out maps "
+                        "(each without one walker) join the two ends, and the error needs at "
+                        "least half of them and at least 2",
+                        value, barrier.jackknife_n, barrier.walkers);
   return fmt::format("no barrier is detected at this map's resolution ({}; bins {:g} x {:g}, "
                      "deposit sigma {:g} bins, so features narrower than about 2 sigma = {:g} "
-                     "bins are smoothed away)",
+                     "bins are smoothed away, and the path steps over unvisited gaps of up to "
+                     "{} bins)",
                      error, config.x.width, config.y.width / config.y_scale, config.sigma_bins,
-                     2.0 * config.sigma_bins);
+                     2.0 * config.sigma_bins, barrier_reach(config) - 1);
 }
 
 BarrierResult barrier_result(const WlGridConfig& config, const Replicates& rep) {
@@ -306,8 +308,9 @@ BarrierResult barrier_result(const WlGridConfig& config, const Replicates& rep) 
   barrier.search = rep.barrier;
   if (barrier.search.defined) {
     const Jackknife jackknife = jackknife_of_defined(rep.loo_barrier);
-    barrier.se = jackknife.se;
+    barrier.walkers = int64_t(rep.loo_barrier.size());
     barrier.jackknife_n = jackknife.n;
+    if (2 * jackknife.n >= barrier.walkers) barrier.se = jackknife.se;
     barrier.detected = std::isfinite(barrier.se) && barrier.search.value > 2.0 * barrier.se;
   }
   barrier.statement = barrier_statement(config, barrier);

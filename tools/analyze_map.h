@@ -69,10 +69,11 @@ struct BarrierPoint {
 };
 
 // The entropy barrier on one map. The band is the visited bins with x centre < -4 where the
-// bias is zero (the studied range). The memorizing end M is its bin of largest S with accuracy < 0.5, the generalizing end G its
-// bin of largest S with accuracy > 0.9. The saddle value b is the largest, over paths from M
-// to G through 4-neighbour band bins, of the smallest S on the path (a widest-path search),
-// and B = min(S(M), S(G)) - b >= 0.
+// bias is zero (the studied range). The memorizing end M is its bin of largest S with
+// accuracy < 0.5, the generalizing end G its bin of largest S with accuracy > 0.9. A path
+// steps between band bins at most barrier_reach() bins apart on each axis. The saddle value b
+// is the largest, over paths from M to G, of the smallest S on the path (a widest-path
+// search), and B = min(S(M), S(G)) - b >= 0.
 struct BarrierSearch {
   bool defined = false;
   std::string reason;  // why B is undefined
@@ -82,6 +83,11 @@ struct BarrierSearch {
 };
 
 BarrierSearch find_barrier(const WlGridConfig& config, const EntropyGrid& grid);
+
+// The longest step of a barrier path in bins: the deposit width sigma rounded up, because a
+// deposit reaches that far and a gap of unvisited bins below the map's resolution should not
+// split it.
+int barrier_reach(const WlGridConfig& config);
 
 // A test-accuracy trajectory point of one AdamW replica.
 struct TrajectoryPoint {
@@ -134,10 +140,14 @@ struct AdvantageSummary {
   double x_lo = NAN, x_hi = NAN;
 };
 
+// The barrier with its walker-jackknife error. The error needs at least half of the R
+// leave-one-out maps, and at least 2, to join the two ends: when fewer do, the path hangs on a
+// few walkers and the spread of the others says nothing about B, so se stays NaN.
 struct BarrierResult {
   BarrierSearch search;  // on the full map
   double se = NAN;
-  int64_t jackknife_n = 0;
+  int64_t jackknife_n = 0;     // leave-one-out maps that define B
+  int64_t walkers = 0;         // leave-one-out maps in all (R)
   bool detected = false;
   std::string statement;
 };

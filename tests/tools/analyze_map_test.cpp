@@ -12,14 +12,15 @@ namespace glassy {
 namespace {
 
 // A grid of nx x bins of width x_width from x_lo, and 10 accuracy bins of 0.1 on [0, 1], so
-// bin iy has accuracy 0.05 + 0.1 iy. No bias.
+// bin iy has accuracy 0.05 + 0.1 iy. No bias. The deposit sigma of 1 bin lets barrier paths
+// step to the 8 neighbours of a bin.
 WlGridConfig small_grid(int64_t nx, double x_lo = -10.0, double x_width = 1.0) {
   WlGridConfig grid;
   grid.dims = 2;
   grid.x = {x_lo, x_width, nx};
   grid.y = {0.0, 0.1, 10};
   grid.y_scale = 1.0;
-  grid.sigma_bins = 2.0;
+  grid.sigma_bins = 1.0;
   grid.sharing = GridSharing::continuous;
   return grid;
 }
@@ -126,7 +127,7 @@ TEST_CASE("barrier across a disconnected band is null", "[analyze][barrier]") {
   CHECK(search.path.empty());
   CHECK(search.reason ==
         "the memorizing and the generalizing end are not joined by visited bins with "
-        "ln L_train < -4 and zero bias");
+        "ln L_train < -4 and zero bias that lie at most 1 bins apart");
 }
 
 TEST_CASE("barrier without a generalizing end is null", "[analyze][barrier]") {
@@ -196,6 +197,24 @@ TEST_CASE("widest path goes around a low wall", "[analyze][barrier]") {
   REQUIRE(closed.defined);
   CHECK(closed.value == 4.0);
   CHECK(closed.saddle.s == 1.0);
+}
+
+TEST_CASE("barrier path bridges unvisited gaps narrower than the deposit sigma",
+          "[analyze][barrier]") {
+  // Accuracy bins 4 and 5 are unvisited: a path from bin 3 to bin 6 needs steps of 3 bins.
+  // sigma 2 bins reaches 2, sigma 3 reaches 3, and the path then dips to S 2 at bin 3.
+  const double u = kUnvisited;
+  const EntropyGrid entropy = column_grid({5, 4, 3, 2, u, u, 3, 5, 5, 6}, 3);
+  WlGridConfig grid = small_grid(3);
+  grid.sigma_bins = 2.0;
+  CHECK(barrier_reach(grid) == 2);
+  CHECK_FALSE(find_barrier(grid, entropy).defined);
+  grid.sigma_bins = 2.5;
+  CHECK(barrier_reach(grid) == 3);
+  const BarrierSearch bridged = find_barrier(grid, entropy);
+  REQUIRE(bridged.defined);
+  CHECK(bridged.value == 3.0);
+  CHECK(bridged.saddle.accuracy == Approx(0.35));
 }
 
 TEST_CASE("jackknife standard error of three values", "[analyze]") {
@@ -363,8 +382,34 @@ TEST_CASE("barrier jackknife and statement", "[analyze][barrier]") {
   CHECK(single.barrier.jackknife_n == 0);
   CHECK(single.barrier.statement.find("no barrier is detected at this map's resolution (B = 3 "
                                       "with no standard error") == 0);
-  CHECK(single.barrier.statement.find("bins 1 x 0.1, deposit sigma 2 bins") !=
+  CHECK(single.barrier.statement.find("bins 1 x 0.1, deposit sigma 1 bins") !=
         std::string::npos);
+}
+
+TEST_CASE("barrier error needs half of the leave-one-out maps", "[analyze][barrier]") {
+  // One column. Walker 0 deposits the dip profile at accuracy bins 0-4 and walker 1 at bins
+  // 5-9; walkers 2-4 deposit 1 at bin 0 only. The maps without walker 0 or 1 lose half of
+  // the path, so 3 of 5 leave-one-out maps define B, and 3 >= 5 / 2 keeps the error. With
+  // walkers 0-2 alone, 1 of 3 maps defines B and the error is NaN.
+  const WlGridConfig grid = small_grid(1);
+  const std::vector<double> profile = {5, 4, 3, 2, 3, 4, 5, 5, 5, 6};
+  std::vector<double> split(50, 0.0);
+  for (int iy = 0; iy < 10; ++iy) split[(iy < 5 ? 0 : 10) + iy] = profile[iy];
+  for (int r = 2; r < 5; ++r) split[10 * r] = 1.0;
+  const MapAnalysis five = analyze_map(input_from_walkers(grid, 5, split), {});
+  CHECK(five.barrier.walkers == 5);
+  CHECK(five.barrier.jackknife_n == 3);
+  CHECK(std::isfinite(five.barrier.se));
+
+  const std::vector<double> three(split.begin(), split.begin() + 30);
+  const MapAnalysis few = analyze_map(input_from_walkers(grid, 3, three), {});
+  REQUIRE(few.barrier.search.defined);
+  CHECK(few.barrier.walkers == 3);
+  CHECK(few.barrier.jackknife_n == 1);
+  CHECK(std::isnan(few.barrier.se));
+  CHECK_FALSE(few.barrier.detected);
+  CHECK_THAT(few.barrier.statement,
+             Catch::Matchers::Contains("with no standard error: 1 of 3 leave-one-out maps"));
 }
 
 }  // namespace
