@@ -15,20 +15,19 @@ beside AdamW, and test accuracy against weight norm. The hybrid's steps to 95% t
 against train fraction. A figure whose data is absent (a part not run, or left out by --only)
 is not drawn, and a note on stderr and in the report gives the reason.
 
+reproduction_data.py reads DIR and formats numbers, and reproduction_report.py builds
+report.md and report.html. This script imports both from its own folder, which Python puts
+first on sys.path when it runs a script, except under -I, -P or PYTHONSAFEPATH.
+
 Output is deterministic: the same DIR, or a copy of it elsewhere, gives byte-identical
 report.md and report.html, and with the same matplotlib version identical PNG and SVG files.
 
 Exit status: 0 on success; 2 when analysis.json is missing or is not valid JSON.
 """
 import argparse
-import csv
-import html
-import json
 import math
 import os
 import re
-import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,15 +37,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 
-PROGRAM = "plot_reproduction.py"
+from reproduction_data import (FigureRecord, Reproduction, format_pm,  # noqa: E402
+                               load_analysis, load_entropy, load_metrics, optional_columns,
+                               role_label)
+from reproduction_report import build_document, render_html, render_markdown  # noqa: E402
+
 DPI = 150
 ENTROPY_CMAP = "viridis"
 # Visited S between these percentiles spans the colour scale, and bins outside it saturate.
 COLOUR_PERCENTILES = (1.0, 99.0)
 # `glassy analyze` takes the barrier band and the advantage summary from bins below this ln L.
 LOW_LOSS_X = -4.0
-ROLE_LABELS = {"adamw": "AdamW", "fixed-norm": "fixed-norm AdamW", "wand": "WanD",
-               "adamw-frac": "AdamW", "hybrid": "hybrid WanD/AdamW"}
 ROLE_COLOURS = {"adamw": "#1f77b4", "fixed-norm": "#2ca02c", "wand": "#d62728",
                 "adamw-frac": "#1f77b4", "hybrid": "#9467bd"}
 TRAIN_COLOUR = "#1f77b4"
@@ -65,163 +66,6 @@ plt.rcParams.update({
 })
 
 
-@dataclass
-class FigureRecord:
-    """One written figure: its file stem under figures/, its title and its report caption."""
-    name: str
-    title: str
-    caption: str
-
-
-@dataclass
-class Reproduction:
-    """The analysis of one reproduction directory and what has been written from it."""
-    root: str
-    analysis: dict
-    figures: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    metrics_cache: dict = field(default_factory=dict)
-
-    def note(self, message):
-        """Record a left-out figure or overlay, once, for stderr and the report."""
-        if message in self.notes:
-            return
-        self.notes.append(message)
-        print(f"{PROGRAM}: {message}", file=sys.stderr)
-
-    def path(self, relative):
-        return os.path.join(self.root, *relative.split("/"))
-
-    def part(self, name):
-        return next((p for p in self.analysis.get("parts", []) if p.get("name") == name), None)
-
-    def training(self, name):
-        entries = self.analysis.get("training", [])
-        return next((t for t in entries if t.get("name") == name), None)
-
-
-# ---------------------------------------------------------------- reading
-
-def load_analysis(root):
-    """Return analysis.json as a dict, or exit with status 2 when it is missing or invalid."""
-    path = os.path.join(root, "analysis", "analysis.json")
-    try:
-        with open(path) as handle:
-            analysis = json.load(handle)
-        if isinstance(analysis, dict):
-            return analysis
-        message = f"{path} is not a JSON object; run `glassy analyze {root}` again"
-    except FileNotFoundError:
-        message = f"{path} not found; run `glassy analyze {root}` first"
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        message = f"{path} is not valid JSON ({error}); run `glassy analyze {root}` again"
-    print(f"{PROGRAM}: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def read_rows(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def to_float(text):
-    return float(text) if text not in ("", None) else math.nan
-
-
-def read_columns(path):
-    """Read a CSV with a header into {column: float array}. Empty fields become NaN."""
-    rows = read_rows(path)
-    names = rows[0].keys() if rows else []
-    return {name: np.array([to_float(row[name]) for row in rows]) for name in names}
-
-
-def optional_columns(context, entry, key, purpose):
-    """Read the map file named files[key], or note why `purpose` is left out and return None."""
-    relative = entry.get("files", {}).get(key)
-    if relative is None:
-        context.note(f"{entry['name']}: no {key} file in analysis.json; {purpose} left out")
-        return None
-    if not os.path.exists(context.path(relative)):
-        context.note(f"{entry['name']}: {relative} not found; {purpose} left out")
-        return None
-    return read_columns(context.path(relative))
-
-
-def load_metrics(context, name):
-    """Return a train part's metrics.csv as a list of per-replica column dicts, or None."""
-    if name in context.metrics_cache:
-        return context.metrics_cache[name]
-    relative = f"parts/{name}/metrics.csv"
-    curves = None
-    if os.path.exists(context.path(relative)):
-        columns = read_columns(context.path(relative))
-        if columns:
-            curves = split_replicas(columns)
-    if curves is None:
-        context.note(f"{name}: {relative} not found or empty; its training curves left out")
-    context.metrics_cache[name] = curves
-    return curves
-
-
-def split_replicas(columns):
-    curves = []
-    for replica in np.unique(columns["replica"]):
-        rows = columns["replica"] == replica
-        order = np.argsort(columns["step"][rows], kind="stable")
-        curves.append({name: values[rows][order] for name, values in columns.items()})
-    return curves
-
-
-# ---------------------------------------------------------------- formatting
-
-def format_stat(value):
-    """Format a statistic to 3 significant digits without an exponent when it fits."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    rounded = float(f"{value:.3g}")
-    if rounded == 0:
-        return "0"
-    # The exponent of the rounded value, so that 0.9999 gives 1.00 and not 1.000.
-    exponent = math.floor(math.log10(abs(rounded)))
-    if exponent < -4 or exponent >= 6:
-        return f"{value:.2e}"
-    return f"{rounded:.{max(2 - exponent, 0)}f}"
-
-
-def format_fraction(value):
-    return "n/a" if value is None else f"{value:g}"
-
-
-def format_steps(value):
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return str(int(round(value)))
-
-
-def format_pm(mean, se, formatter=format_stat):
-    if mean is None:
-        return "n/a"
-    return f"{formatter(mean)} ± {formatter(se)}" if se is not None else formatter(mean)
-
-
-def format_seconds(seconds):
-    if seconds is None:
-        return "n/a"
-    minutes, rest = divmod(float(seconds), 60.0)
-    hours, minutes = divmod(int(minutes), 60)
-    if hours:
-        return f"{seconds:.1f} s ({hours} h {minutes} min)"
-    return f"{seconds:.1f} s ({minutes} min {rest:.0f} s)" if minutes else f"{seconds:.1f} s"
-
-
-def role_label(role):
-    return ROLE_LABELS.get(role, role)
-
-
-def file_stem(text):
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
-
-
 # ---------------------------------------------------------------- figure output
 
 def save_figure(context, figure, name, title, caption):
@@ -234,6 +78,10 @@ def save_figure(context, figure, name, title, caption):
                    metadata={"Date": None})
     plt.close(figure)
     context.figures.append(FigureRecord(name, title, caption))
+
+
+def file_stem(text):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 # ---------------------------------------------------------------- entropy maps
@@ -276,18 +124,6 @@ def visited_limits(entropy, x_edges, y_edges):
     y_margin = max(0.03, 0.04 * (y_hi - y_lo))
     return ((max(x_lo - x_margin, x_edges[0]), min(x_hi + x_margin, x_edges[-1])),
             (max(y_lo - y_margin, y_edges[0]), min(y_hi + y_margin, y_edges[-1])))
-
-
-def load_entropy(context, entry):
-    relative = entry.get("files", {}).get("entropy")
-    if relative is None or not os.path.exists(context.path(relative)):
-        context.note(f"{entry['name']}: entropy file {relative} not found; map figure skipped")
-        return None
-    entropy = np.load(context.path(relative))
-    if not np.isfinite(entropy).any():
-        context.note(f"{entry['name']}: {relative} has no visited bin; map figure skipped")
-        return None
-    return entropy
 
 
 def draw_entropy(ax, context, entry, entropy):
@@ -714,338 +550,6 @@ def draw_hybrid_panel(ax, task, rows):
     ax.set_xlabel("train fraction (of all p² pairs)")
     ax.set_ylabel("steps to 95% test accuracy (steps)")
     ax.set_title(f"task {task}")
-
-
-# ---------------------------------------------------------------- findings
-
-def steps_pm(record, prefix):
-    """Format record[prefix_mean] ± record[prefix_se] as whole steps."""
-    return format_pm(record.get(prefix + "_mean"), record.get(prefix + "_se"), format_steps)
-
-
-def generalization_findings(context):
-    items = []
-    for entry in context.analysis.get("training", []):
-        summary = entry.get("summary", {})
-        head = (f"{entry['name']} ({role_label(entry.get('role'))}, {entry.get('task')}, "
-                f"train fraction {format_fraction(entry.get('train_frac'))})")
-        reached, seeds = summary.get("reached_test_95", 0), summary.get("seeds", 0)
-        text = f"test accuracy ≥ 95% reached by {reached} of {seeds} seeds"
-        if reached:
-            text += f" at step {steps_pm(summary, 'step_test_95')}"
-        norm = format_pm(summary.get("final_norm_mean"), summary.get("final_norm_se"))
-        text += (f"; train accuracy ≥ 99% at step {steps_pm(summary, 'step_train_99')}"
-                 f"; final weight norm {norm}"
-                 f"; final test accuracy {format_stat(summary.get('final_test_acc_mean'))} "
-                 "(mean ± se over seeds).")
-        items.append((head, text))
-    return items
-
-
-def advantage_findings(context):
-    items = []
-    for entry in context.analysis.get("maps", []):
-        advantage = entry.get("advantage")
-        if not advantage:
-            reason = ("no AdamW part to compare with" if entry.get("compare") is None
-                      else "no low-loss ln L_train bin holds both curves")
-            items.append((entry["name"], f"no value ({reason})."))
-            continue
-        texts = []
-        for key, name in (("argmax", "argmax S"), ("weighted_mean", "e^S-weighted mean")):
-            summary = advantage.get(key) or {}
-            texts.append(f"{name}: {format_pm(summary.get('mean'), summary.get('se'))} over "
-                         f"{summary.get('bins')} bins, ln L_train from "
-                         f"{format_stat(summary.get('x_lo'))} to "
-                         f"{format_stat(summary.get('x_hi'))}")
-        items.append((entry["name"], "; ".join(texts) + " (test accuracy, fraction)."))
-    return items
-
-
-def barrier_findings(context):
-    items = []
-    for entry in context.analysis.get("maps", []):
-        barrier = entry.get("barrier") or {}
-        if barrier.get("value") is None:
-            text = f"no value: {barrier.get('reason', 'not given')}."
-        else:
-            text = (f"B = {format_pm(barrier['value'], barrier.get('se'))} (walker jackknife "
-                    f"over {barrier.get('jackknife_n')} leave-one-out maps).")
-        statement = barrier.get("statement")
-        items.append((entry["name"], text + (f" Statement: {statement}." if statement else "")))
-    return items
-
-
-def comparison_findings(context, roles):
-    items = []
-    for row in context.analysis.get("comparisons", []):
-        if row.get("role") not in roles:
-            continue
-        mine = (context.training(row["part"]) or {}).get("summary", {})
-        theirs = (context.training(row["compare"]) or {}).get("summary", {})
-        compare_steps = format_pm(row.get("compare_step_test_95_mean"),
-                                  row.get("compare_step_test_95_se"), format_steps)
-        steps = (f"steps to 95% test accuracy {steps_pm(row, 'step_test_95')} against "
-                 f"{compare_steps} (speedup {format_stat(row.get('speedup'))})")
-        norm = format_pm(row.get("final_norm_mean"), mine.get("final_norm_se"))
-        compare_norm = format_pm(row.get("compare_final_norm_mean"), theirs.get("final_norm_se"))
-        norms = f"final weight norm {norm} against {compare_norm}"
-        head = (f"{row['part']} against {row['compare']}, train fraction "
-                f"{format_fraction(row.get('train_frac'))}")
-        order = (norms, steps) if row.get("role") != "hybrid" else (steps, norms)
-        items.append((head, "; ".join(order) + "."))
-    return items
-
-
-# ---------------------------------------------------------------- report tables
-
-def parts_table(context):
-    header = ["part", "kind", "role", "task", "train fraction", "d_model", "compare", "state",
-              "wall time (s)", "attempts"]
-    rows = []
-    for part in context.analysis.get("parts", []):
-        wall = part.get("wall_seconds")
-        rows.append([part.get("name"), part.get("kind"), part.get("role"), part.get("task"),
-                     format_fraction(part.get("train_frac")), part.get("d_model"),
-                     part.get("compare") or "", part.get("state"),
-                     f"{wall:.1f}" if wall is not None else "n/a", part.get("attempts")])
-    return header, rows
-
-
-STEP_COLUMNS = ("seed", "step_train_99", "step_test_95", "delay")
-
-
-def steps_table(context):
-    path = context.path("analysis/steps_to_generalize.csv")
-    if not os.path.exists(path):
-        context.note("analysis/steps_to_generalize.csv not found; its table left out")
-        return None
-    rows = read_rows(path)
-    if not rows:
-        return None
-    header = list(rows[0].keys())
-    table = []
-    for row in rows:
-        cells = []
-        for column in header:
-            value = row[column]
-            if value == "":
-                cells.append("never" if column == "step_test_95" else "n/a")
-            elif column in STEP_COLUMNS:
-                cells.append(format_steps(float(value)))
-            elif column in ("part", "role", "task", "optimizer"):
-                cells.append(value)
-            elif column == "train_frac":
-                cells.append(format_fraction(float(value)))
-            else:
-                cells.append(format_stat(float(value)))
-        table.append(cells)
-    return header, table
-
-
-def comparisons_table(context):
-    rows = []
-    for row in context.analysis.get("comparisons", []):
-        rows.append([row.get("part"), row.get("compare"), row.get("role"),
-                     format_fraction(row.get("train_frac")),
-                     format_pm(row.get("step_test_95_mean"), row.get("step_test_95_se"),
-                               format_steps),
-                     format_pm(row.get("compare_step_test_95_mean"),
-                               row.get("compare_step_test_95_se"), format_steps),
-                     format_stat(row.get("speedup")), format_stat(row.get("final_norm_mean")),
-                     format_stat(row.get("compare_final_norm_mean"))])
-    header = ["part", "compare", "role", "train fraction", "steps to 95% test", "compare: steps",
-              "speedup (compare / part)", "final norm", "compare: final norm"]
-    return (header, rows) if rows else None
-
-
-# ---------------------------------------------------------------- report document
-
-def machine_text(machine):
-    if not isinstance(machine, dict):
-        return str(machine)
-    pieces = [str(machine.get("cpu", "unknown CPU"))]
-    if machine.get("cores") is not None:
-        pieces.append(f"{machine['cores']} cores")
-    if machine.get("memory_gib") is not None:
-        pieces.append(f"{format_stat(machine['memory_gib'])} GiB memory")
-    for key in ("os", "backend"):
-        if machine.get(key):
-            pieces.append(f"{key} {machine[key]}")
-    return ", ".join(pieces)
-
-
-def build_document(context):
-    """Return the report as blocks: (kind, payload) tuples rendered to Markdown and HTML."""
-    analysis = context.analysis
-    title = f"glassy reproduction report: preset {analysis.get('preset')}"
-    blocks = [("h1", title), ("items", [
-        ("preset", str(analysis.get("preset"))),
-        ("command", str(analysis.get("command"))),
-        ("glassy version", str(analysis.get("glassy_version"))),
-        ("machine", machine_text(analysis.get("machine"))),
-        ("total wall time", format_seconds(analysis.get("total_wall_seconds"))),
-    ])]
-    blocks += findings_blocks(context)
-    blocks.append(("h2", "Figures"))
-    if not context.figures:
-        blocks.append(("p", "No figure was drawn: no part has the data for one."))
-    for record in context.figures:
-        blocks.append(("figure", record))
-    if context.notes:
-        blocks.append(("h3", "Left out"))
-        blocks.append(("bullets", list(context.notes)))
-    blocks += table_blocks(context)
-    blocks.append(("h2", "Resolved configs"))
-    for part in analysis.get("parts", []):
-        config = part.get("config")
-        text = (json.dumps(config, indent=2, sort_keys=True) if config is not None
-                else "no config.json (the part was not run)")
-        blocks.append(("config", (part.get("name"), text)))
-    return title, blocks
-
-
-def findings_blocks(context):
-    sections = [
-        ("Steps to generalize", generalization_findings(context),
-         "no train part in the analysis."),
-        ("High-entropy advantage (mean over low-loss bins, ± se)", advantage_findings(context),
-         "no map part in the analysis."),
-        ("Entropy barrier", barrier_findings(context), "no map part in the analysis."),
-        ("Weight norm: WanD and fixed-norm beside AdamW",
-         comparison_findings(context, ("wand", "fixed-norm")),
-         "no WanD or fixed-norm part with an AdamW peer."),
-        ("Hybrid speedups (AdamW steps / hybrid steps to 95% test accuracy)",
-         comparison_findings(context, ("hybrid",)), "no hybrid part with an AdamW peer."),
-    ]
-    blocks = [("h2", "Findings")]
-    for heading, items, empty in sections:
-        blocks.append(("h3", heading))
-        blocks.append(("items", items) if items else ("p", empty[0].upper() + empty[1:]))
-    return blocks
-
-
-def table_blocks(context):
-    blocks = [("h2", "Tables"), ("h3", "Parts"), ("table", parts_table(context))]
-    steps = steps_table(context)
-    blocks.append(("h3", "Steps to generalize per seed (analysis/steps_to_generalize.csv)"))
-    blocks.append(("table", steps) if steps else ("p", "No rows."))
-    comparisons = comparisons_table(context)
-    if comparisons:
-        blocks.append(("h3", "Comparisons"))
-        blocks.append(("table", comparisons))
-    return blocks
-
-
-# ---------------------------------------------------------------- Markdown
-
-# Underscores inside words (L_train) are literal in CommonMark, so only the others are escaped.
-MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-
-
-def md_escape(text):
-    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
-
-def md_fence(text):
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
-
-
-def render_markdown(title, blocks):
-    lines = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + md_escape(payload), ""]
-        elif kind == "p":
-            lines += [md_escape(payload), ""]
-        elif kind == "items":
-            lines += [f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in payload] + [""]
-        elif kind == "bullets":
-            lines += [f"- {md_escape(item)}" for item in payload] + [""]
-        elif kind == "figure":
-            lines += [f"### {md_escape(payload.title)}", "",
-                      f"![{md_escape(payload.title)}](figures/{payload.name}.png)", "",
-                      md_escape(payload.caption) + f" ([SVG](figures/{payload.name}.svg))", ""]
-        elif kind == "table":
-            header, rows = payload
-            lines.append("| " + " | ".join(md_escape(h) for h in header) + " |")
-            lines.append("|" + "---|" * len(header))
-            for row in rows:
-                lines.append("| " + " | ".join(md_escape(cell) for cell in row) + " |")
-            lines.append("")
-        elif kind == "config":
-            name, text = payload
-            fence = md_fence(text)
-            lines += [f"**{md_escape(name)}**", "", fence + "json", text, fence, ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-# ---------------------------------------------------------------- HTML
-
-HTML_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto;
-       padding: 0 1rem; line-height: 1.45; color: #222; }
-h1, h2, h3 { line-height: 1.2; }
-h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2rem; margin-top: 2rem; }
-figure { margin: 1.5rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { font-size: 0.9rem; color: #444; margin-top: 0.4rem; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
-th { background: #f2f2f2; }
-tr:nth-child(even) td { background: #fafafa; }
-pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
-details { margin: 0.3rem 0; }
-summary { cursor: pointer; font-family: monospace; }
-"""
-
-
-def escape(text):
-    return html.escape(str(text), quote=True)
-
-
-def html_table(header, rows):
-    lines = ["<table>", "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header)
-             + "</tr></thead>", "<tbody>"]
-    for row in rows:
-        lines.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
-    lines += ["</tbody>", "</table>"]
-    return lines
-
-
-def html_figure(record):
-    return [f'<figure id="{escape(record.name)}">',
-            f"<h3>{escape(record.title)}</h3>",
-            f'<a href="figures/{escape(record.name)}.png">'
-            f'<img src="figures/{escape(record.name)}.svg" alt="{escape(record.title)}"></a>',
-            f"<figcaption>{escape(record.caption)}</figcaption>", "</figure>"]
-
-
-def render_html(title, blocks):
-    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{escape(title)}</title>", "<style>" + HTML_STYLE + "</style>", "</head>",
-             "<body>"]
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            lines.append(f"<{kind}>{escape(payload)}</{kind}>")
-        elif kind == "p":
-            lines.append(f"<p>{escape(payload)}</p>")
-        elif kind == "items":
-            lines += ["<ul>"] + [f"<li><b>{escape(k)}</b>: {escape(v)}</li>"
-                                 for k, v in payload] + ["</ul>"]
-        elif kind == "bullets":
-            lines += ["<ul>"] + [f"<li>{escape(item)}</li>" for item in payload] + ["</ul>"]
-        elif kind == "figure":
-            lines += html_figure(payload)
-        elif kind == "table":
-            lines += html_table(*payload)
-        elif kind == "config":
-            name, text = payload
-            lines += [f"<details><summary>{escape(name)}</summary>",
-                      f"<pre><code>{escape(text)}</code></pre>", "</details>"]
-    lines += ["</body>", "</html>"]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- main

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests for tools/plot_reproduction.py on synthetic reproduction directories.
+"""Tests for tools/plot_reproduction.py and its modules on synthetic reproduction directories.
 
 Run from the repository root (about 30 s on two cores):
     PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest tests/tools/plot_reproduction_test.py
@@ -25,6 +25,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import make_reproduction_fixture as fixture  # noqa: E402
 import plot_reproduction as plot  # noqa: E402
+import reproduction_data as data  # noqa: E402
+import reproduction_report as report  # noqa: E402
 
 FULL_FIGURES = ["advantage", "entropy-map-add", "entropy-map-x2y", "entropy-shell-16",
                 "entropy-shell-32", "entropy-shell-64", "hybrid", "norm-adamw-add",
@@ -229,12 +231,12 @@ class HelperTest(unittest.TestCase):
                  (float("nan"), "n/a"), (2.5e-15, "2.50e-15")]
         for value, expected in cases:
             with self.subTest(value=value):
-                self.assertEqual(plot.format_stat(value), expected)
+                self.assertEqual(data.format_stat(value), expected)
 
     def test_format_steps_rounds(self):
-        self.assertEqual(plot.format_steps(2766.67), "2767")
-        self.assertEqual(plot.format_pm(3540.0, None, plot.format_steps), "3540")
-        self.assertEqual(plot.format_pm(None, 3.0), "n/a")
+        self.assertEqual(data.format_steps(2766.67), "2767")
+        self.assertEqual(data.format_pm(3540.0, None, data.format_steps), "3540")
+        self.assertEqual(data.format_pm(None, 3.0), "n/a")
 
     def test_colour_limits_ignore_unvisited_and_bias(self):
         entropy = np.array([[0.0, np.nan], [10.0, 20.0], [5000.0, np.nan]])
@@ -249,7 +251,7 @@ class HelperTest(unittest.TestCase):
         entry = {"name": "m", "x": {"lo": -2.0, "width": 1.0, "bins": 2},
                  "y": {"lo": 0.0, "width": 0.5, "bins": 2, "scale": 1.0}}
         entropy = np.array([[0.0, np.nan], [1.0, 2.0]])
-        context = plot.Reproduction(tempfile.gettempdir(), {"parts": []})
+        context = data.Reproduction(tempfile.gettempdir(), {"parts": []})
         figure, ax = plot.plt.subplots()
         mesh = plot.draw_entropy(ax, context, entry, entropy)
         mask = np.ma.getmaskarray(mesh.get_array()).reshape(2, 2)
@@ -258,13 +260,13 @@ class HelperTest(unittest.TestCase):
         self.assertEqual(int(mask.sum()), 1)
 
     def test_markdown_escape(self):
-        self.assertEqual(plot.md_escape("ln L_train < -4 | *x*"),
+        self.assertEqual(report.md_escape("ln L_train < -4 | *x*"),
                          "ln L_train \\< -4 \\| \\*x\\*")
-        self.assertEqual(plot.md_escape("_lead"), "\\_lead")
+        self.assertEqual(report.md_escape("_lead"), "\\_lead")
 
     def test_html_escapes_text(self):
-        page = plot.render_html("t <1>", [("p", "a <b> & 'c'"),
-                                          ("table", (["h&"], [["<td>"]]))])
+        page = report.render_html("t <1>", [("p", "a <b> & 'c'"),
+                                            ("table", (["h&"], [["<td>"]]))])
         self.assertIn("<p>a &lt;b&gt; &amp; &#x27;c&#x27;</p>", page)
         self.assertIn("<th>h&amp;</th>", page)
         self.assertIn("<td>&lt;td&gt;</td>", page)
