@@ -9,9 +9,11 @@
 // and JSON keys sorted. The directory is written as analysis.partial and renamed at the end.
 #include "tools/analyze_command.h"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -23,6 +25,7 @@
 #include "engine/run_dir.h"
 #include "tools/analyze_outputs.h"
 #include "tools/analyze_parts.h"
+#include "tools/signals.h"
 
 namespace glassy {
 namespace {
@@ -95,6 +98,25 @@ nlohmann::json part_entry(const ReproduceDirectory& dir, const nlohmann::json& p
   return entry;
 }
 
+// Throws UsageError unless every replica's metrics reach the part's last step: a file cut by a
+// crash or an edit would otherwise pass its last row off as the final result.
+void check_metrics_complete(const std::string& name, const std::vector<MetricsRow>& rows,
+                            std::size_t replicas, int64_t steps) {
+  std::vector<int64_t> last(replicas, -1);
+  for (const MetricsRow& row : rows) {
+    if (row.replica >= 0 && std::size_t(row.replica) < replicas) {
+      last[row.replica] = std::max(last[row.replica], row.step);
+    }
+  }
+  for (std::size_t r = 0; r < replicas; ++r) {
+    GLASSY_REQUIRE(last[r] >= steps,
+                   "parts/{}/metrics.csv ends at step {} for replica {}, but the part ran {} "
+                   "steps: the file was cut. Remove parts/{} and run glassy reproduce again "
+                   "with --resume to redo the part",
+                   name, last[r], r, steps, name);
+  }
+}
+
 // Analyzes a train part: its seeds' steps to generalize and their summary.
 void analyze_train_part(const ReproduceDirectory& dir, const nlohmann::json& part,
                         AnalysisResults& results) {
@@ -107,6 +129,7 @@ void analyze_train_part(const ReproduceDirectory& dir, const nlohmann::json& par
   for (const MetricsRow& row : rows) {
     while (int64_t(seeds.size()) <= row.replica) seeds.push_back(seeds.size());
   }
+  check_metrics_complete(name, rows, seeds.size(), config.value("steps", int64_t(0)));
   const std::vector<SeedOutcome> outcomes = steps_to_generalize(rows, seeds);
   const TrainingSummary summary = summarize_training(outcomes);
   results.summaries[name] = summary;
@@ -228,14 +251,19 @@ AnalysisResults analyze_parts(const ReproduceDirectory& dir, const std::string& 
     const std::string kind = part.value("kind", "");
     nlohmann::json entry = part_entry(dir, part, results);
     const std::string part_dir = part_directory(dir, name);
-    if (kind == "train" && train_part_complete(part_dir)) {
+    const std::string state = entry["state"].get<std::string>();
+    // A part cut short or failed would show its first steps as if they were the result.
+    const bool finished = state == "done" || state == "unknown";
+    if (finished && kind == "train" && train_part_complete(part_dir)) {
       analyze_train_part(dir, part, results);
-    } else if (kind == "sample" && map_part_complete(part_dir)) {
+    } else if (finished && kind == "sample" && map_part_complete(part_dir)) {
       analyze_map_part(dir, part, staging, results);
     } else {
       ++results.skipped;
-      std::cerr << fmt::format("analyze: {}: skipped, its files are missing (state {})\n", name,
-                               entry["state"].get<std::string>());
+      if (state != "skipped") {
+        std::cerr << fmt::format("analyze: {}: not analyzed, {}\n", name,
+                                 finished ? "its files are missing" : "its state is " + state);
+      }
     }
     results.parts.push_back(entry);
   }
@@ -269,6 +297,9 @@ std::string plot_python() {
 }
 
 // Runs python script directory and returns its exit status, or 127 when python cannot start.
+// A stop signal sent to glassy (not only Ctrl-C, which reaches the whole process group) is
+// passed on to the child, and the child gets SIGTERM when glassy dies, so no plot tool keeps
+// writing into the directory after glassy has gone.
 int run_python(const std::string& python, const std::string& script,
                const std::string& directory) {
   std::vector<std::string> words = {python, script, directory};
@@ -277,14 +308,24 @@ int run_python(const std::string& python, const std::string& script,
   argv.push_back(nullptr);
   std::cout.flush();
   std::cerr.flush();
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   GLASSY_CHECK(child >= 0, "fork failed while starting the plot tool");
   if (child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(128 + SIGTERM);
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   int status = 0;
-  GLASSY_CHECK(::waitpid(child, &status, 0) == child, "waiting for the plot tool failed");
+  bool forwarded = false;
+  while (::waitpid(child, &status, WNOHANG) == 0) {
+    if (stop_requested() && !forwarded) {
+      ::kill(child, SIGTERM);
+      forwarded = true;
+    }
+    ::usleep(20000);
+  }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
@@ -305,6 +346,7 @@ void run_plot_tool(const std::string& directory) {
                             hint));
   }
   const int status = run_python(python, script, directory);
+  if (stop_requested()) return;
   if (status == 127) {
     throw Error(fmt::format("could not run {} {} (exit status 127: Python was not found). {}",
                             python, script, hint));
@@ -322,11 +364,28 @@ std::string analyze_help() {
   CLI::App app("Analyze a glassy reproduce directory: entropy maps (equilibrium curves, the "
                "high-entropy advantage, the entropy barrier with walker-jackknife errors) and "
                "steps to generalize. Writes DIR/analysis/, then runs "
-               "tools/plot_reproduction.py for DIR/figures/ and DIR/report.md.\n"
+               "tools/plot_reproduction.py for DIR/figures/, DIR/report.md and "
+               "DIR/report.html.\n"
                "Example: glassy analyze runs/repro",
                "glassy analyze");
   add_analyze_options(app, options);
   return app.help();
+}
+
+int analyze_directory(const std::string& directory, bool figures) {
+  install_stop_handlers();
+  const ReproduceDirectory dir = read_reproduce_directory(directory);
+  // A report from an earlier analysis would no longer match the new numbers.
+  fs::remove(directory + "/report.md");
+  fs::remove(directory + "/report.html");
+  write_analysis(dir);
+  std::cout << directory << "/analysis/analysis.json\n";
+  if (stop_requested()) return 128 + stop_signal();
+  if (!figures) return 0;
+  run_plot_tool(directory);
+  if (stop_requested()) return 128 + stop_signal();
+  std::cout << directory << "/report.md\n";
+  return 0;
 }
 
 int run_analyze_command(const std::vector<std::string>& args) {
@@ -335,13 +394,12 @@ int run_analyze_command(const std::vector<std::string>& args) {
   while (options.directory.size() > 1 && options.directory.back() == '/') {
     options.directory.pop_back();
   }
-  const ReproduceDirectory dir = read_reproduce_directory(options.directory);
-  write_analysis(dir);
-  std::cout << options.directory << "/analysis/analysis.json\n";
-  if (options.no_figures) return 0;
-  run_plot_tool(options.directory);
-  std::cout << options.directory << "/report.md\n";
-  return 0;
+  read_reproduce_directory(options.directory);
+  // The claim keeps a running reproduction, or another analysis, from writing at the same time.
+  RunDirectory claim = RunDirectory::claim(options.directory, "DIR");
+  const int status = analyze_directory(options.directory, !options.no_figures);
+  claim.release();
+  return status;
 }
 
 }  // namespace glassy

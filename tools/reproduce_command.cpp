@@ -48,7 +48,7 @@ struct ReproduceSettings {
   std::string out;
   bool resume = false;
   bool dry_run = false;
-  bool figures = true;
+  bool no_figures = false;
   int threads = 0;
 };
 
@@ -61,8 +61,8 @@ void add_reproduce_options(CLI::App& app, ReproduceSettings& s) {
   app.add_flag("--resume", s.resume, "continue the reproduction in --out: skip finished parts "
                "and resume the one that was cut short from its checkpoint");
   app.add_flag("--dry-run", s.dry_run, "print the parts and their glassy commands, run nothing");
-  app.add_option("--figures", s.figures, "draw the figures and write the report (needs the "
-                 "Python of tools/install.sh)")->capture_default_str();
+  app.add_flag("--no-figures", s.no_figures, "write DIR/analysis only, without the figures "
+               "and the report (which need the Python of tools/install.sh)");
   app.add_option("--threads", s.threads, "CPU threads of every part (0: all cores)")
       ->capture_default_str();
 }
@@ -95,11 +95,19 @@ StatusMap read_status(const std::string& dir, const std::vector<ReproducePart>& 
   std::ifstream file(dir + "/status.json");
   if (!file.good()) return status;
   const json recorded = json::parse(file, nullptr, false);
-  if (!recorded.is_object() || !recorded.contains("parts")) return status;
-  for (const auto& [name, s] : recorded.at("parts").items()) {
+  const std::string damaged = fmt::format(
+      "{}/status.json is damaged; delete it, and --resume rebuilds the parts' states from their "
+      "checkpoints (their wall times are then lost)", dir);
+  GLASSY_REQUIRE(recorded.is_object() && recorded.contains("parts") &&
+                     recorded["parts"].is_object(), "{}", damaged);
+  for (const auto& [name, s] : recorded["parts"].items()) {
     if (!status.count(name)) continue;
-    status[name] = {s.value("state", "pending"), s.value("wall_seconds", 0.0),
-                    s.value("attempts", 0)};
+    GLASSY_REQUIRE(s.is_object() && s.value("state", json()).is_string() &&
+                       s.value("wall_seconds", json()).is_number() &&
+                       s.value("attempts", json()).is_number_integer(),
+                   "{} (part {})", damaged, name);
+    status[name] = {s["state"].get<std::string>(), s["wall_seconds"].get<double>(),
+                    s["attempts"].get<int>()};
   }
   return status;
 }
@@ -157,6 +165,11 @@ json plan_json(const ReproduceSettings& s, const std::vector<ReproducePart>& par
 }
 
 void check_same_plan(const ReproduceSettings& s, const json& recorded) {
+  GLASSY_REQUIRE(recorded.is_object() && recorded.value("preset", json()).is_string() &&
+                     recorded.value("parts", json()).is_array(),
+                 "{}/reproduce.json is damaged, so the reproduction cannot be resumed; choose "
+                 "another --out, or move the directory away and start again",
+                 s.out);
   const std::string preset = recorded.value("preset", "");
   GLASSY_REQUIRE(preset == s.preset,
                  "{} holds a reproduction made with --preset {}; resume it with --preset {}, or "
@@ -195,11 +208,26 @@ bool part_finished(const PartProgress& progress) {
   return progress.total > 0 && progress.done >= progress.total;
 }
 
+// Whether a part ran all its steps and wrote its results. A run writes its last checkpoint
+// before its result files, so a kill in between leaves a finished checkpoint without them.
+bool part_complete(const std::string& dir, const std::string& kind) {
+  if (!part_finished(part_progress(dir, kind))) return false;
+  const std::vector<std::string> results =
+      kind == "train" ? std::vector<std::string>{"metrics.csv", "summary.json", "weights.npy"}
+                      : std::vector<std::string>{"map.npy", "histogram.npy", "summary.json"};
+  for (const std::string& name : results) {
+    if (!fs::is_regular_file(dir + "/" + name)) return false;
+  }
+  return true;
+}
+
 // Starts the part, or resumes it from its checkpoint. A part directory without a checkpoint
-// was cut short before its first one, so it starts again from nothing.
+// was cut short before its first one, and one with a finished checkpoint but no results was
+// cut between the two, so both start again from nothing.
 int run_part(const ReproducePart& part, const std::string& dir, int threads) {
   std::vector<std::string> args;
-  if (part_progress(dir, part.kind).done >= 0) {
+  const PartProgress progress = part_progress(dir, part.kind);
+  if (progress.done >= 0 && !part_finished(progress)) {
     args = {"--resume", dir};
   } else {
     if (fs::exists(dir)) fs::remove_all(dir);
@@ -241,7 +269,14 @@ int run_parts(const ReproduceSettings& s, const std::vector<ReproducePart>& chos
     const ReproducePart& part = chosen[i];
     PartStatus& st = status[part.name];
     const std::string dir = s.out + "/parts/" + part.name;
-    if (st.state != "done" && part_finished(part_progress(dir, part.kind))) st.state = "done";
+    const bool complete = part_complete(dir, part.kind);
+    if (st.state == "done" && !complete) {
+      std::cerr << fmt::format("[{}/{}] {}: marked done, but its results are missing or "
+                               "incomplete; running it again\n",
+                               i + 1, chosen.size(), part.name);
+      st.state = "pending";
+    }
+    if (st.state != "done" && complete) st.state = "done";
     if (st.state == "done") {
       std::cerr << fmt::format("[{}/{}] {}: finished earlier, skipped\n", i + 1, chosen.size(),
                                part.name);
@@ -284,10 +319,10 @@ RunDirectory open_reproduction(const ReproduceSettings& s, const std::vector<Rep
                                const std::vector<std::string>& args) {
   const std::string plan_path = s.out + "/reproduce.json";
   if (s.resume && fs::is_regular_file(plan_path)) {
-    RunDirectory dir = RunDirectory::claim(s.out, "--out");
     std::ifstream file(plan_path);
     const json recorded = json::parse(file, nullptr, false);
     check_same_plan(s, recorded);
+    RunDirectory dir = RunDirectory::claim(s.out, "--out");
     std::cerr << fmt::format("glassy reproduce: resuming {}\n", s.out);
     return dir;
   }
@@ -308,12 +343,14 @@ ReproduceSettings parse_reproduce_settings(const std::vector<std::string>& args)
   // The shared flag parser reads "--flag value" pairs, so the switches get an explicit value.
   std::vector<std::string> pairs;
   for (const std::string& arg : args) {
-    pairs.push_back(arg == "--resume" || arg == "--dry-run" ? arg + "=true" : arg);
+    const bool switch_flag = arg == "--resume" || arg == "--dry-run" || arg == "--no-figures";
+    pairs.push_back(switch_flag ? arg + "=true" : arg);
   }
   parse_known_flags(pairs, app, "reproduce");
   GLASSY_REQUIRE(!s.preset.empty(), "--preset is required: one of {}",
                  fmt::join(reproduce_preset_names(), ", "));
   GLASSY_REQUIRE(s.threads >= 0, "--threads must be 0 (all cores) or more, got {}", s.threads);
+  while (s.out.size() > 1 && s.out.back() == '/') s.out.pop_back();
   return s;
 }
 
@@ -328,10 +365,8 @@ void mark_unselected(const std::vector<ReproducePart>& chosen, StatusMap& status
 }
 
 int analyze_and_report(const ReproduceSettings& s) {
-  std::vector<std::string> args = {s.out};
-  if (!s.figures) args.push_back("--no-figures");
   std::cerr << "\nglassy reproduce: analysing " << s.out << "\n";
-  return run_analyze_command(args);
+  return analyze_directory(s.out, !s.no_figures);
 }
 
 }  // namespace
@@ -373,12 +408,18 @@ int run_reproduce_command(const std::vector<std::string>& args) {
                              s.only.empty() ? "" : " --only " + s.only);
     return rc;
   }
-  const int analysis = analyze_and_report(s);
+  int analysis = 0;
+  try {
+    analysis = analyze_and_report(s);
+  } catch (...) {
+    dir.release();
+    throw;
+  }
   dir.release();
   std::cerr << fmt::format("glassy reproduce: {} parts in {}{}\n", chosen.size(),
                            format_duration(seconds),
                            rc == 0 ? "" : "; some parts failed, see status.json");
-  if (analysis == 0 && s.figures) std::cout << "report: " << s.out << "/report.md\n";
+  if (analysis == 0 && !s.no_figures) std::cout << "report: " << s.out << "/report.md\n";
   return rc != 0 ? rc : analysis;
 }
 

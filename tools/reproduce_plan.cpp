@@ -304,13 +304,18 @@ std::vector<ReproducePart> select_parts(const std::vector<ReproducePart>& parts,
   for (const std::string& name : requested) {
     if (!known.count(name)) unknown.push_back(name);
   }
-  std::vector<std::string> names;
-  for (const ReproducePart& part : parts) names.push_back(part.name);
+  std::vector<std::string> names, roles;
+  for (const ReproducePart& part : parts) {
+    names.push_back(part.name);
+    if (std::find(roles.begin(), roles.end(), part.role) == roles.end()) {
+      roles.push_back(part.role);
+    }
+  }
   GLASSY_REQUIRE(unknown.empty() && !chosen.empty(),
-                 "--only names no part of this preset: '{}'; give part names or roles, "
-                 "comma-separated, from: {}",
+                 "--only names no part of this preset: '{}'; give part names ({}) or roles "
+                 "({}), comma-separated",
                  fmt::join(unknown.empty() ? std::vector<std::string>{only} : unknown, "', '"),
-                 fmt::join(names, ", "));
+                 fmt::join(names, ", "), fmt::join(roles, ", "));
   return chosen;
 }
 

@@ -185,8 +185,8 @@ TEST_CASE("analyze skips parts without files", "[analyze][tools]") {
   const CommandResult result = analyze(dir, scratch.path());
   INFO(result.standard_error);
   REQUIRE(result.exit_status == 0);
-  CHECK_THAT(result.standard_error, Contains("map-x2y: skipped, its files are missing (state "
-                                             "pending)"));
+  CHECK_THAT(result.standard_error, Contains("map-x2y: not analyzed, its state is "
+                                             "pending"));
 
   const nlohmann::json analysis = read_json(dir / "analysis" / "analysis.json");
   REQUIRE(analysis.at("parts").size() == 5);

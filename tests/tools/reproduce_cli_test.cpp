@@ -5,6 +5,7 @@
 #include <csignal>
 #include <sys/wait.h>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,7 +82,7 @@ TEST_CASE("reproduce rejects bad input with exit status 2", "[tools][reproduce]"
 
   // An existing reproduction is continued only with --resume, and only with its own preset.
   const std::vector<std::string> first = {"reproduce", "--preset", "smoke", "--only",
-                                          "adamw-add", "--figures", "0", "--out", out.string()};
+                                          "adamw-add", "--no-figures", "--out", out.string()};
   REQUIRE(run_glassy(first, scratch.path()).exit_status == 0);
   const CommandResult again = run_glassy(first, scratch.path());
   CHECK(again.exit_status == 2);
@@ -120,7 +121,7 @@ TEST_CASE("a reproduction stopped by SIGINT and resumed matches the uninterrupte
   const fs::path straight = scratch.path() / "straight";
   const fs::path stopped = scratch.path() / "stopped";
   const auto args = [](const fs::path& out) {
-    return std::vector<std::string>{"reproduce", "--preset", "smoke", "--figures", "0",
+    return std::vector<std::string>{"reproduce", "--preset", "smoke", "--no-figures",
                                     "--out", out.string()};
   };
   REQUIRE(run_glassy(args(straight), scratch.path()).exit_status == 0);
@@ -154,6 +155,56 @@ TEST_CASE("a reproduction stopped by SIGINT and resumed matches the uninterrupte
     INFO("file " << name);
     CHECK(read_file(stopped / name) == read_file(straight / name));
   }
+}
+
+// Replaces the state of one part in DIR/status.json.
+void set_part_state(const fs::path& dir, const std::string& name, const std::string& state) {
+  nlohmann::json status = read_json(dir / "status.json");
+  status["parts"][name]["state"] = state;
+  std::ofstream(dir / "status.json") << status.dump(2);
+}
+
+TEST_CASE("analyze leaves out unfinished parts and rejects cut metrics; resume redoes lost parts",
+          "[tools][reproduce]") {
+  TemporaryDirectory scratch;
+  const fs::path dir = scratch.path() / "repro";
+  const std::vector<std::string> args = {"reproduce", "--preset", "smoke", "--only",
+                                         "adamw,map-add", "--no-figures", "--out", dir.string()};
+  REQUIRE(run_glassy(args, scratch.path()).exit_status == 0);
+  const auto analyzed_training = [&] {
+    const nlohmann::json analysis = read_json(dir / "analysis" / "analysis.json");
+    std::vector<std::string> names;
+    for (const auto& part : analysis.at("training")) names.push_back(part.at("name"));
+    return names;
+  };
+  REQUIRE(analyzed_training() == std::vector<std::string>{"adamw-add", "adamw-x2y", "adamw-x3"});
+
+  // An interrupted part would show its first steps as its result.
+  set_part_state(dir, "adamw-x2y", "interrupted");
+  const CommandResult partial = run_glassy({"analyze", dir.string(), "--no-figures"},
+                                           scratch.path());
+  REQUIRE(partial.exit_status == 0);
+  CHECK_THAT(partial.standard_error,
+             Catch::Matchers::Contains("adamw-x2y: not analyzed, its state is interrupted"));
+  CHECK(analyzed_training() == std::vector<std::string>{"adamw-add", "adamw-x3"});
+
+  // --resume finishes the interrupted part from its checkpoint, and reruns a part whose
+  // directory is gone although status.json says it is done.
+  fs::remove_all(dir / "parts" / "adamw-x3");
+  const CommandResult resumed = run_glassy(concat(args, {"--resume"}), scratch.path());
+  INFO(resumed.standard_error);
+  REQUIRE(resumed.exit_status == 0);
+  CHECK_THAT(resumed.standard_error,
+             Catch::Matchers::Contains("adamw-x3: marked done, but its results are missing"));
+  CHECK(fs::is_regular_file(dir / "parts" / "adamw-x3" / "summary.json"));
+  CHECK(analyzed_training() == std::vector<std::string>{"adamw-add", "adamw-x2y", "adamw-x3"});
+
+  // A metrics file cut short is an error, not a result.
+  const std::string metrics = read_file(dir / "parts" / "adamw-add" / "metrics.csv");
+  std::ofstream(dir / "parts" / "adamw-add" / "metrics.csv") << metrics.substr(0, 2000);
+  const CommandResult cut = run_glassy({"analyze", dir.string()}, scratch.path());
+  CHECK(cut.exit_status == 2);
+  CHECK_THAT(cut.standard_error, Catch::Matchers::Contains("the file was cut"));
 }
 
 }  // namespace
