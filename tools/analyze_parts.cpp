@@ -120,9 +120,10 @@ ReproduceDirectory read_reproduce_directory(const std::string& path) {
                  "{} is not a directory; name the directory that glassy reproduce --out wrote",
                  path);
   GLASSY_REQUIRE(is_file(path + "/reproduce.json"),
-                 "{} is not a glassy reproduce directory: it has no reproduce.json; run glassy "
-                 "reproduce first (glassy reproduce --preset demo --out {})",
-                 path, path);
+                 "{} is not a glassy reproduce directory: it has no reproduce.json; name the "
+                 "--out directory of a glassy reproduce run, or make one with glassy reproduce "
+                 "--preset demo --out NEW_DIR",
+                 path);
   ReproduceDirectory dir;
   dir.path = path;
   dir.plan = read_json_file(path + "/reproduce.json");

@@ -59,7 +59,9 @@ void add_reproduce_options(CLI::App& app, ReproduceSettings& s) {
   app.add_option("--out", s.out, "directory of the reproduction (must not exist or be empty, "
                  "unless --resume)");
   app.add_flag("--resume", s.resume, "continue the reproduction in --out: skip finished parts "
-               "and resume the one that was cut short from its checkpoint");
+               "and resume the one that was cut short from its checkpoint. Where --out holds "
+               "no reproduction yet, it starts one, so a requeued cluster job can always pass "
+               "--resume");
   app.add_flag("--dry-run", s.dry_run, "print the parts and their glassy commands, run nothing");
   app.add_flag("--no-figures", s.no_figures, "write DIR/analysis only, without the figures "
                "and the report (which need the Python of tools/install.sh)");

@@ -227,8 +227,8 @@ TEST_CASE("analyze rejects a directory that is not a reproduction", "[analyze][t
   const CommandResult no_plan = analyze(scratch.path(), scratch.path());
   CHECK(no_plan.exit_status == 2);
   CHECK_THAT(no_plan.standard_error,
-             Contains("is not a glassy reproduce directory: it has no reproduce.json; run "
-                      "glassy reproduce first"));
+             Contains("is not a glassy reproduce directory: it has no reproduce.json; name "
+                      "the --out directory of a glassy reproduce run"));
 
   const CommandResult no_argument = run_glassy({"analyze"}, scratch.path());
   CHECK(no_argument.exit_status == 2);
