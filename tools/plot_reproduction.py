@@ -22,7 +22,11 @@ first on sys.path when it runs a script, except under -I, -P or PYTHONSAFEPATH.
 Output is deterministic: the same DIR, or a copy of it elsewhere, gives byte-identical
 report.md and report.html, and with the same matplotlib version identical PNG and SVG files.
 
-Exit status: 0 on success; 2 when analysis.json is missing or is not valid JSON.
+Before it draws, the tool removes every *.png and *.svg file directly inside DIR/figures, so
+that no figure from an earlier analysis of a fuller directory stays. Other files there stay.
+
+Exit status: 0 on success; 2 when analysis.json is missing or is not valid JSON, or when
+DIR/figures is not a directory or its old figures cannot be removed.
 """
 import argparse
 import math
@@ -37,9 +41,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 
-from reproduction_data import (FigureRecord, Reproduction, format_pm,  # noqa: E402
-                               load_analysis, load_entropy, load_metrics, optional_columns,
-                               role_label)
+from reproduction_data import (FigureRecord, Reproduction, axis_centres,  # noqa: E402
+                               axis_edges, break_at, colour_scale_bins, column_gaps, format_pm,
+                               hybrid_series, load_analysis, load_entropy, load_metrics,
+                               lone_columns, not_analysed_reason, optimizer_groups,
+                               optional_columns, plural, remove_old_figures, role_label,
+                               seed_mean, studied_x_max, visited_limits)
 from reproduction_report import build_document, render_html, render_markdown  # noqa: E402
 
 DPI = 150
@@ -86,51 +93,19 @@ def file_stem(text):
 
 # ---------------------------------------------------------------- entropy maps
 
-def axis_edges(axis):
-    edges = axis["lo"] + axis["width"] * np.arange(axis["bins"] + 1)
-    return edges / axis.get("scale", 1.0)
-
-
-def studied_x_max(context, entry):
-    """Return L0 when the map part's bias is on (S includes beta (x - L0)^2 above L0), else inf."""
-    config = (context.part(entry["name"]) or {}).get("config") or {}
-    beta, l0 = config.get("beta"), config.get("l0")
-    if isinstance(beta, (int, float)) and beta > 0 and isinstance(l0, (int, float)):
-        return float(l0)
-    return math.inf
-
-
 def colour_limits(entropy, x_centres, x_max):
-    """Return (vmin, vmax), percentiles of visited S in the columns at x <= x_max.
-
-    All visited bins count when no column lies there.
-    """
-    visited = np.isfinite(entropy)
-    studied = visited & (x_centres[:, None] <= x_max)
-    values = entropy[studied] if studied.any() else entropy[visited]
-    low, high = np.percentile(values, COLOUR_PERCENTILES)
+    """Return (vmin, vmax), percentiles of S over the bins that colour_scale_bins() selects."""
+    bins, _ = colour_scale_bins(entropy, x_centres, x_max)
+    low, high = np.percentile(entropy[bins], COLOUR_PERCENTILES)
     if high <= low:
         high = low + 1.0
     return float(low), float(high)
 
 
-def visited_limits(entropy, x_edges, y_edges):
-    """Return (xlim, ylim), the visited bins' extent plus a margin, clipped to the grid."""
-    columns = np.nonzero(np.isfinite(entropy).any(axis=1))[0]
-    rows = np.nonzero(np.isfinite(entropy).any(axis=0))[0]
-    x_lo, x_hi = x_edges[columns[0]], x_edges[columns[-1] + 1]
-    y_lo, y_hi = y_edges[rows[0]], y_edges[rows[-1] + 1]
-    x_margin = max(0.5, 0.04 * (x_hi - x_lo))
-    y_margin = max(0.03, 0.04 * (y_hi - y_lo))
-    return ((max(x_lo - x_margin, x_edges[0]), min(x_hi + x_margin, x_edges[-1])),
-            (max(y_lo - y_margin, y_edges[0]), min(y_hi + y_margin, y_edges[-1])))
-
-
 def draw_entropy(ax, context, entry, entropy):
     """Draw S with unvisited bins blank, zoom to the visited bins and return the mesh."""
     x_edges, y_edges = axis_edges(entry["x"]), axis_edges(entry["y"])
-    x_centres = 0.5 * (x_edges[:-1] + x_edges[1:])
-    vmin, vmax = colour_limits(entropy, x_centres, studied_x_max(context, entry))
+    vmin, vmax = colour_limits(entropy, axis_centres(entry["x"]), studied_x_max(context, entry))
     ax.set_facecolor("white")
     mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_invalid(entropy.T), cmap=ENTROPY_CMAP,
                          vmin=vmin, vmax=vmax, shading="flat", rasterized=True)
@@ -142,17 +117,34 @@ def draw_entropy(ax, context, entry, entropy):
     return mesh
 
 
+# (column of equilibrium.csv, line style, dot size for a column without visited neighbours).
+# The argmax line is wider than the mean line so that both stay visible where they agree.
+EQUILIBRIUM_STYLES = (
+    ("y_argmax", {"ls": "-", "color": "#e41a1c", "lw": 2.6, "label": "equilibrium: argmax S",
+                  "path_effects": [patheffects.Stroke(linewidth=4.2, foreground="white"),
+                                   patheffects.Normal()]}, 5.0),
+    ("y_mean", {"ls": "--", "color": "#ffd21f", "lw": 0.9,
+                "label": "equilibrium: e^S-weighted mean",
+                "path_effects": [patheffects.Stroke(linewidth=1.9, foreground="black"),
+                                 patheffects.Normal()]}, 2.5),
+)
+
+
 def draw_equilibrium(ax, context, entry):
+    """Draw the equilibrium curves, broken across x columns without visits.
+
+    A column whose neighbours both lack visits has no line to either side, so it gets a dot.
+    """
     columns = optional_columns(context, entry, "equilibrium", "equilibrium curves")
     if not columns or "x" not in columns:
         return
-    # The argmax line is wider than the mean line so that both stay visible where they agree.
-    ax.plot(columns["x"], columns["y_argmax"], "-", color="#e41a1c", lw=2.6,
-            path_effects=[patheffects.Stroke(linewidth=4.2, foreground="white"),
-                          patheffects.Normal()], label="equilibrium: argmax S")
-    ax.plot(columns["x"], columns["y_mean"], "--", color="#ffd21f", lw=0.9,
-            path_effects=[patheffects.Stroke(linewidth=1.9, foreground="black"),
-                          patheffects.Normal()], label="equilibrium: e^S-weighted mean")
+    gaps = column_gaps(columns["x"], entry["x"])
+    lone = lone_columns(gaps, columns["x"].size)
+    for name, style, dot_size in EQUILIBRIUM_STYLES:
+        ax.plot(break_at(columns["x"], gaps), break_at(columns[name], gaps), **style)
+        if lone.size:
+            ax.plot(columns["x"][lone], columns[name][lone], ls="none", marker="o", ms=dot_size,
+                    color=style["color"], path_effects=style["path_effects"])
 
 
 def draw_binned(ax, columns, y_name, se_name, style):
@@ -163,7 +155,7 @@ def draw_binned(ax, columns, y_name, se_name, style):
     x_lo, x_hi, y = columns["x_lo"], columns["x_hi"], columns[y_name]
     centres = 0.5 * (x_lo + x_hi)
     gap_after = np.nonzero(~np.isclose(x_lo[1:], x_hi[:-1]))[0] + 1
-    ax.plot(np.insert(centres, gap_after, np.nan), np.insert(y, gap_after, np.nan), "-",
+    ax.plot(break_at(centres, gap_after), break_at(y, gap_after), "-",
             color=style["color"], lw=1.0, path_effects=style.get("path_effects"))
     errors = np.nan_to_num(columns[se_name], nan=0.0)
     container = ax.errorbar(centres, y, yerr=errors, fmt="o", ms=3.5, capsize=2,
@@ -173,15 +165,17 @@ def draw_binned(ax, columns, y_name, se_name, style):
 
 
 def draw_adamw_bins(ax, context, entry):
+    """Draw the compare part's binned AdamW curve and return whether it has any bin."""
     if entry.get("compare") is None:
-        return
+        return False
     columns = optional_columns(context, entry, "adamw", "AdamW binned curve")
     if not columns or "x_lo" not in columns:
-        return
+        return False
     draw_binned(ax, columns, "y_mean", "y_se",
                 {"color": "black", "mfc": "white", "mec": "black",
                  "path_effects": OUTLINE_WHITE,
                  "label": f"AdamW ({entry['compare']}): mean ± se over seeds"})
+    return True
 
 
 def draw_barrier(ax, context, entry):
@@ -210,16 +204,46 @@ def draw_barrier(ax, context, entry):
     return path_drawn
 
 
+EQUILIBRIUM_GAPS = ("Both lines break across columns without visits, and a column between two "
+                    "such gaps is a dot.")
+
+
 def map_title(entry):
     kind = "shell map" if entry.get("role") == "shell" else "entropy map"
     return f"{kind} {entry['name']}: task {entry.get('task')}, d_model {entry.get('d_model')}"
 
 
-def map_caption(context, entry, path_drawn):
+def colour_scale_text(context, entry, entropy):
+    """Return which bins set the map's colour scale, as colour_scale_bins() selects them."""
     x_max = studied_x_max(context, entry)
-    scale = "visited bins" if math.isinf(x_max) else (
-        f"visited bins with ln L_train ≤ {x_max:g} (right of it S includes the bias "
-        "and saturates the colour scale)")
+    if math.isinf(x_max):
+        return "visited bins"
+    _, limited = colour_scale_bins(entropy, axis_centres(entry["x"]), x_max)
+    if limited:
+        return (f"visited bins with ln L_train ≤ {x_max:g} (right of it S includes the bias "
+                "and saturates the colour scale)")
+    return (f"all visited bins, because none lies at ln L_train ≤ {x_max:g} where the bias is "
+            "zero (so S includes the bias in every bin)")
+
+
+def adamw_caption(context, entry, adamw_drawn):
+    """Return the caption sentence on the AdamW overlay, or None for a map without compare."""
+    compare = entry.get("compare")
+    if not compare:
+        return None
+    if adamw_drawn:
+        return (f"Black circles: the AdamW trajectories of {compare} binned in 0.5-wide "
+                "ln L_train bins, mean ± standard error over seeds.")
+    reason = not_analysed_reason(context, compare)
+    if reason:
+        return (f"No AdamW trajectories are drawn: the AdamW part {compare} was not analysed "
+                f"({reason}).")
+    return (f"No AdamW trajectories are drawn: the adamw file of {entry['name']} is missing or "
+            "has no rows.")
+
+
+def map_caption(context, entry, entropy, path_drawn, adamw_drawn):
+    scale = colour_scale_text(context, entry, entropy)
     barrier = entry.get("barrier") or {}
     parts = [
         f"Entropy S (shifted so the lowest visited bin is 0) of {entry['name']} over ln L_train "
@@ -229,11 +253,11 @@ def map_caption(context, entry, path_drawn):
         f"{COLOUR_PERCENTILES[1]:g} of S over {scale}. "
         "Axes are zoomed to the visited bins.",
         "Wide red line: accuracy of the largest S in each column; thin yellow dashed line: the "
-        "e^S-weighted mean accuracy.",
+        "e^S-weighted mean accuracy. " + EQUILIBRIUM_GAPS,
     ]
-    if entry.get("compare"):
-        parts.append(f"Black circles: the AdamW trajectories of {entry['compare']} binned in "
-                     "0.5-wide ln L_train bins, mean ± standard error over seeds.")
+    adamw = adamw_caption(context, entry, adamw_drawn)
+    if adamw:
+        parts.append(adamw)
     if barrier.get("value") is not None:
         path = ("Pink line: the widest path from the memorizing end M to the generalizing end "
                 "G, and X marks its lowest S. " if path_drawn else
@@ -254,13 +278,13 @@ def draw_map_figure(context, entry):
     mesh = draw_entropy(ax, context, entry, entropy)
     figure.colorbar(mesh, ax=ax, extend="both", label="S − min visited S (dimensionless)")
     draw_equilibrium(ax, context, entry)
-    draw_adamw_bins(ax, context, entry)
+    adamw_drawn = draw_adamw_bins(ax, context, entry)
     path_drawn = draw_barrier(ax, context, entry)
     title = map_title(entry)
     ax.set_title(title)
     figure.legend(loc="outside lower center", ncols=3)
     save_figure(context, figure, "entropy-" + file_stem(entry["name"]), title,
-                map_caption(context, entry, path_drawn))
+                map_caption(context, entry, entropy, path_drawn, adamw_drawn))
 
 
 def draw_shells_figure(context):
@@ -288,7 +312,7 @@ def draw_shells_figure(context):
                "own lowest visited bin, so values do not compare across widths. White bins "
                "were never visited. "
                "Wide red line: argmax S per column; thin yellow dashed line: the e^S-weighted "
-               "mean accuracy.")
+               "mean accuracy. " + EQUILIBRIUM_GAPS)
     save_figure(context, figure, "shells", title, caption)
 
 
@@ -298,7 +322,7 @@ def advantage_label(entry):
     summary = (entry.get("advantage") or {}).get("argmax")
     if not summary or summary.get("mean") is None:
         return entry["name"]
-    return (f"{entry['name']} (mean over {summary.get('bins')} low-loss bins: "
+    return (f"{entry['name']} (mean over {plural(summary.get('bins'), 'low-loss bin')}: "
             f"{format_pm(summary['mean'], summary.get('se'))})")
 
 
@@ -307,7 +331,7 @@ ADVANTAGE_CAPTION = (
     "bin) minus the AdamW seed-mean accuracy in the same bin, ± the combined standard error "
     "(walker jackknife and seeds). Bins that lack either curve have no point, and the line is "
     "broken across them. The legend gives the mean over the bins left of the dotted line at "
-    f"ln L_train = {LOW_LOSS_X:g} (all bins when none lies there).")
+    f"ln L_train = {LOW_LOSS_X:g}, and a map without such a bin has no mean there.")
 
 
 def draw_advantage_figure(context):
@@ -342,17 +366,6 @@ def draw_advantage_figure(context):
 
 
 # ---------------------------------------------------------------- training curves
-
-def seed_mean(curves, column):
-    """Return (steps, mean over the replicas that have a row at each step)."""
-    steps = np.unique(np.concatenate([c["step"] for c in curves]))
-    table = np.full((len(curves), steps.size), np.nan)
-    for row, curve in enumerate(curves):
-        table[row, np.searchsorted(steps, curve["step"])] = curve[column]
-    counts = np.isfinite(table).sum(axis=0)
-    totals = np.nansum(table, axis=0)
-    return steps, totals / np.maximum(counts, 1)
-
 
 def draw_curves(ax, curves, title):
     """Draw train and test accuracy per seed (thin) and their seed mean (thick), step > 0."""
@@ -422,23 +435,13 @@ def draw_training_figures(context):
         draw_norm_figure(context, names)
 
 
-def optimizer_groups(context):
-    """Return [(AdamW part, [fixed-norm and WanD parts that compare with it])]."""
-    groups = {}
-    for entry in context.analysis.get("training", []):
-        if entry.get("role") in ("fixed-norm", "wand"):
-            compare = (context.part(entry["name"]) or {}).get("compare")
-            if compare and context.training(compare):
-                groups.setdefault(compare, []).append(entry["name"])
-    if not groups:
-        context.note("no fixed-norm or WanD part with an AdamW peer; comparison figures skipped")
-    return [(base, groups[base]) for base in sorted(groups)]
-
-
 NORM_CAPTION = (
     "Trajectories of hard test accuracy against the global weight norm from metrics.csv, one "
     "line per seed. Hollow circles mark step 0 and filled circles the last step. Fixed-norm "
-    "runs stay on a vertical line at their fixed norm. A part without metrics.csv has no line.")
+    "runs start at the initialization's norm at step 0. Their rescaling applies after every "
+    "step, so from step 1 on they stay on a vertical line at their fixed norm, and the line "
+    "joins the step-0 point to the first evaluation after it. A part without metrics.csv has "
+    "no line.")
 
 
 def draw_norm_trajectories(ax, context, name):
@@ -475,22 +478,7 @@ def draw_norm_figure(context, names):
 
 # ---------------------------------------------------------------- hybrid comparison
 
-def hybrid_series(context):
-    """Return {task: [(train_frac, hybrid entry, AdamW peer entry or None)]} sorted by frac."""
-    series = {}
-    for entry in context.analysis.get("training", []):
-        if entry.get("role") != "hybrid":
-            continue
-        compare = (context.part(entry["name"]) or {}).get("compare")
-        peer = context.training(compare) if compare else None
-        series.setdefault(entry.get("task"), []).append(
-            (float(entry.get("train_frac") or 0.0), entry, peer))
-    for rows in series.values():
-        rows.sort(key=lambda row: (row[0], row[1]["name"]))
-    return {task: series[task] for task in sorted(series, key=str)}
-
-
-def draw_steps_points(ax, frac, entry, colour, ceiling, label):
+def draw_steps_points(ax, frac, entry, colour, ceiling):
     """Draw one part's seeds and mean ± se at x = frac, with unreached seeds hollow at ceiling."""
     steps = [s.get("step_test_95") for s in entry.get("seeds", [])]
     reached = [s for s in steps if s is not None]
@@ -504,7 +492,24 @@ def draw_steps_points(ax, frac, entry, colour, ceiling, label):
     if mean is not None:
         se = summary.get("step_test_95_se") or 0.0
         ax.errorbar([frac], [mean], yerr=[se], fmt="s", color=colour, ms=7, capsize=4,
-                    lw=1.4, label=label)
+                    lw=1.4)
+
+
+def figure_legend_entries(axes):
+    """Return (handles, labels) of all axes, each label once, in the order first drawn."""
+    entries = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    return list(entries.values()), list(entries)
+
+
+HYBRID_CAPTION = (
+    "First step at which hard test accuracy reaches 95%, against the train fraction. Squares: "
+    "mean ± standard error over the seeds that reached it; small dots: single seeds. Hollow "
+    "circles on the dotted line at the top are seeds that never reached 95% within their "
+    "run's steps (they are not in the mean). A train fraction without a marker has no such "
+    "part.")
 
 
 def draw_hybrid_figure(context):
@@ -516,28 +521,34 @@ def draw_hybrid_figure(context):
                                 constrained_layout=True, squeeze=False)
     for ax, (task, rows) in zip(axes[0], series.items()):
         draw_hybrid_panel(ax, task, rows)
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles, labels = figure_legend_entries(axes[0])
     figure.legend(handles, labels, loc="outside lower center", ncols=3)
-    title = "steps to 95% test accuracy: hybrid against AdamW"
+    caption = HYBRID_CAPTION
+    if any(peer for rows in series.values() for _, _, peer in rows):
+        title = "steps to 95% test accuracy: hybrid against AdamW"
+    else:
+        title = "steps to 95% test accuracy: hybrid"
+        caption += " No AdamW part at a hybrid's train fraction was analysed, so none is shown."
     figure.suptitle(title)
-    caption = ("First step at which hard test accuracy reaches 95%, against the train "
-               "fraction. Squares: mean ± standard error over the seeds that reached it; small "
-               "dots: single seeds. Hollow circles on the dotted line at the top are seeds "
-               "that never reached 95% within their run's steps (they are not in the mean). "
-               "A train fraction without a marker has no such part.")
     save_figure(context, figure, "hybrid", title, caption)
 
 
 def draw_hybrid_panel(ax, task, rows):
+    """Draw one task's hybrid and AdamW steps, with a legend entry for each series drawn."""
     parts = [entry for _, entry, _ in rows] + [peer for _, _, peer in rows if peer]
     ceiling = 1.08 * max(float(p.get("steps") or 0) for p in parts)
     shift = 0.008
-    for index, (frac, entry, peer) in enumerate(rows):
-        draw_steps_points(ax, frac + shift, entry, ROLE_COLOURS["hybrid"], ceiling,
-                          "hybrid, mean ± se" if index == 0 else None)
+    for frac, entry, peer in rows:
+        draw_steps_points(ax, frac + shift, entry, ROLE_COLOURS["hybrid"], ceiling)
         if peer:
-            draw_steps_points(ax, frac - shift, peer, ROLE_COLOURS["adamw"], ceiling,
-                              "AdamW at the same fraction, mean ± se" if index == 0 else None)
+            draw_steps_points(ax, frac - shift, peer, ROLE_COLOURS["adamw"], ceiling)
+    # Empty series carry the legend entries, so that they exist even when no mean is drawn.
+    series = [(ROLE_COLOURS["hybrid"], "hybrid, mean ± se")]
+    if any(peer for _, _, peer in rows):
+        series.append((ROLE_COLOURS["adamw"], "AdamW at the same fraction, mean ± se"))
+    for colour, label in series:
+        ax.errorbar([], [], yerr=[], fmt="s", color=colour, ms=7, capsize=4, lw=1.4,
+                    label=label)
     ax.axhline(ceiling, color="grey", lw=0.8, ls=":")
     ax.annotate("not reached within the run", (0.0, ceiling), xycoords=("axes fraction", "data"),
                 xytext=(4, 4), textcoords="offset points", fontsize=7.5, color="dimgrey",
@@ -576,6 +587,7 @@ def main():
     parser.add_argument("dir", help="reproduction directory with analysis/analysis.json")
     args = parser.parse_args()
     context = Reproduction(args.dir, load_analysis(args.dir))
+    remove_old_figures(args.dir)
     if context.analysis.get("format") != 1:
         context.note(f"analysis.json has format {context.analysis.get('format')!r} and this "
                      "tool reads format 1; figures and report may be incomplete")

@@ -1,10 +1,10 @@
 """Build the report of a `glassy reproduce` directory as the text of report.md and report.html.
 
-The report lists the findings (steps to generalize, high-entropy advantage, entropy barrier,
-optimizer and hybrid comparisons), the figures, tables of the parts, per-seed steps and
-comparisons, and each part's resolved config. build_document() returns it as (kind, payload)
-blocks, and render_markdown() and render_html() turn the blocks into each file's text.
-plot_reproduction.py calls them after it draws the figures.
+The report lists the findings (the parts left out of the analysis, steps to generalize,
+high-entropy advantage, entropy barrier, optimizer and hybrid comparisons), the figures, tables
+of the parts, per-seed steps and comparisons, and each part's resolved config. build_document()
+returns it as (kind, payload) blocks, and render_markdown() and render_html() turn the blocks
+into each file's text. plot_reproduction.py calls them after it draws the figures.
 """
 import html
 import json
@@ -12,7 +12,8 @@ import os
 import re
 
 from reproduction_data import (format_fraction, format_pm, format_seconds, format_stat,
-                               format_steps, read_rows, role_label)
+                               format_steps, not_analysed_reason, not_analysed_state, plural,
+                               read_rows, role_label)
 
 
 # ---------------------------------------------------------------- findings
@@ -29,11 +30,14 @@ def generalization_findings(context):
         head = (f"{entry['name']} ({role_label(entry.get('role'))}, {entry.get('task')}, "
                 f"train fraction {format_fraction(entry.get('train_frac'))})")
         reached, seeds = summary.get("reached_test_95", 0), summary.get("seeds", 0)
-        text = f"test accuracy ≥ 95% reached by {reached} of {seeds} seeds"
+        text = f"test accuracy ≥ 95% reached by {reached} of {plural(seeds, 'seed')}"
         if reached:
             text += f" at step {steps_pm(summary, 'step_test_95')}"
+        # step_train_99_mean is null only when no seed reached 99% train accuracy.
+        train = ("never reached" if summary.get("step_train_99_mean") is None
+                 else f"at step {steps_pm(summary, 'step_train_99')}")
         norm = format_pm(summary.get("final_norm_mean"), summary.get("final_norm_se"))
-        text += (f"; train accuracy ≥ 99% at step {steps_pm(summary, 'step_train_99')}"
+        text += (f"; train accuracy ≥ 99% {train}"
                  f"; final weight norm {norm}"
                  f"; final test accuracy {format_stat(summary.get('final_test_acc_mean'))} "
                  "(mean ± se over seeds).")
@@ -41,38 +45,53 @@ def generalization_findings(context):
     return items
 
 
+def missing_advantage_text(context, entry):
+    compare = entry.get("compare")
+    if compare is None:
+        return "no value (no AdamW part to compare with)."
+    reason = not_analysed_reason(context, compare)
+    if reason:
+        return f"no value: the AdamW part {compare} was not analysed ({reason})."
+    return "no value (no low-loss ln L_train bin holds both curves)."
+
+
 def advantage_findings(context):
     items = []
     for entry in context.analysis.get("maps", []):
         advantage = entry.get("advantage")
         if not advantage:
-            reason = ("no AdamW part to compare with" if entry.get("compare") is None
-                      else "no low-loss ln L_train bin holds both curves")
-            items.append((entry["name"], f"no value ({reason})."))
+            items.append((entry["name"], missing_advantage_text(context, entry)))
             continue
         texts = []
         for key, name in (("argmax", "argmax S"), ("weighted_mean", "e^S-weighted mean")):
             summary = advantage.get(key) or {}
             texts.append(f"{name}: {format_pm(summary.get('mean'), summary.get('se'))} over "
-                         f"{summary.get('bins')} bins, ln L_train from "
+                         f"{plural(summary.get('bins'), 'bin')}, ln L_train from "
                          f"{format_stat(summary.get('x_lo'))} to "
                          f"{format_stat(summary.get('x_hi'))}")
         items.append((entry["name"], "; ".join(texts) + " (test accuracy, fraction)."))
     return items
 
 
+def barrier_text(barrier):
+    """Format a map's barrier entry, giving the reason for a missing value once."""
+    statement = barrier.get("statement")
+    reason = barrier.get("reason", "not given")
+    if barrier.get("value") is None:
+        # `glassy analyze` writes such a statement as "no barrier can be measured: <reason>".
+        if statement and reason in statement:
+            return f"{statement}."
+        text = f"no value: {reason}."
+    else:
+        maps = plural(barrier.get("jackknife_n"), "leave-one-out map")
+        text = (f"B = {format_pm(barrier['value'], barrier.get('se'))} (walker jackknife "
+                f"over {maps}).")
+    return text + (f" Statement: {statement}." if statement else "")
+
+
 def barrier_findings(context):
-    items = []
-    for entry in context.analysis.get("maps", []):
-        barrier = entry.get("barrier") or {}
-        if barrier.get("value") is None:
-            text = f"no value: {barrier.get('reason', 'not given')}."
-        else:
-            text = (f"B = {format_pm(barrier['value'], barrier.get('se'))} (walker jackknife "
-                    f"over {barrier.get('jackknife_n')} leave-one-out maps).")
-        statement = barrier.get("statement")
-        items.append((entry["name"], text + (f" Statement: {statement}." if statement else "")))
-    return items
+    return [(entry["name"], barrier_text(entry.get("barrier") or {}))
+            for entry in context.analysis.get("maps", [])]
 
 
 def comparison_findings(context, roles):
@@ -94,6 +113,18 @@ def comparison_findings(context, roles):
         order = (norms, steps) if row.get("role") != "hybrid" else (steps, norms)
         items.append((head, "; ".join(order) + "."))
     return items
+
+
+def not_analysed_items(context):
+    """Return ("state S", the parts in state S that are in neither "maps" nor "training")."""
+    groups = {}
+    for part in context.analysis.get("parts", []):
+        found = not_analysed_state(context, part.get("name"))
+        if found:
+            state, description = found
+            groups.setdefault(state, (description, []))[1].append(str(part.get("name")))
+    return [(f"state {state}", f"{', '.join(names)} ({description}).")
+            for state, (description, names) in groups.items()]
 
 
 # ---------------------------------------------------------------- report tables
@@ -129,7 +160,8 @@ def steps_table(context):
         for column in header:
             value = row[column]
             if value == "":
-                cells.append("never" if column == "step_test_95" else "n/a")
+                reached = column in ("step_train_99", "step_test_95")
+                cells.append("never" if reached else "n/a")
             elif column in STEP_COLUMNS:
                 cells.append(format_steps(float(value)))
             elif column in ("part", "role", "task", "optimizer"):
@@ -183,7 +215,7 @@ def build_document(context):
         ("command", str(analysis.get("command"))),
         ("glassy version", str(analysis.get("glassy_version"))),
         ("machine", machine_text(analysis.get("machine"))),
-        ("total wall time", format_seconds(analysis.get("total_wall_seconds"))),
+        ("wall time of the parts", format_seconds(analysis.get("total_wall_seconds"))),
     ])]
     blocks += findings_blocks(context)
     blocks.append(("h2", "Figures"))
@@ -218,6 +250,12 @@ def findings_blocks(context):
          comparison_findings(context, ("hybrid",)), "no hybrid part with an AdamW peer."),
     ]
     blocks = [("h2", "Findings")]
+    left_out = not_analysed_items(context)
+    if left_out:
+        blocks += [("h3", "Not analysed"),
+                   ("p", "The analysis left these parts out, so no finding or figure below "
+                    "comes from them."),
+                   ("items", left_out)]
     for heading, items, empty in sections:
         blocks.append(("h3", heading))
         blocks.append(("items", items) if items else ("p", empty[0].upper() + empty[1:]))

@@ -48,6 +48,27 @@ def figure_stems(directory):
     return sorted({os.path.splitext(name)[0] for name in names})
 
 
+def read_text(directory, name):
+    with open(os.path.join(directory, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def markdown_section(markdown, heading):
+    """Return the Markdown lines after `### heading` up to the next heading."""
+    after = markdown.split(f"### {heading}\n", 1)[1]
+    return after.split("\n#", 1)[0]
+
+
+def edit_analysis(directory, change):
+    """Apply change(analysis) to directory's analysis.json and write it back."""
+    path = os.path.join(directory, "analysis", "analysis.json")
+    with open(path) as handle:
+        analysis = json.load(handle)
+    change(analysis)
+    with open(path, "w") as handle:
+        json.dump(analysis, handle, indent=2)
+
+
 class FullDirectoryTest(unittest.TestCase):
     """One full fixture, and a copy of it in another folder run by a relative path."""
 
@@ -112,7 +133,7 @@ class FullDirectoryTest(unittest.TestCase):
         markdown, page = self.read_report("report.md"), self.read_report("report.html")
         for entry in self.analysis["maps"]:
             statement = entry["barrier"]["statement"]
-            self.assertIn(statement, markdown, entry["name"])
+            self.assertIn(report.md_escape(statement), markdown, entry["name"])
             self.assertIn(html.escape(statement), page, entry["name"])
 
     def test_report_header_and_findings(self):
@@ -137,6 +158,38 @@ class FullDirectoryTest(unittest.TestCase):
             self.assertIn(f'src="figures/{stem}.svg"', page)
         self.assertIn("<details><summary>adamw-add</summary>", page)
         self.assertNotIn("<script", page)
+
+    def test_report_lists_parts_not_analysed(self):
+        markdown = self.read_report("report.md")
+        lines = markdown_section(markdown, "Not analysed").strip().splitlines()
+        self.assertEqual(lines[-1],
+                         "- **state interrupted**: map-cubic (stopped before it finished).")
+        self.assertEqual(sum(line.startswith("- **") for line in lines), 1, lines)
+        self.assertIn("| map-cubic | sample | map | x^3+xy^2+y | 0.5 | 32 | adamw-cubic | "
+                      "interrupted |", markdown)
+
+    def test_report_labels_wall_time_of_parts(self):
+        for name in ("report.md", "report.html"):
+            text = self.read_report(name)
+            self.assertIn("wall time of the parts", text, name)
+            self.assertNotIn("total wall time", text, name)
+
+    def test_barrier_reason_given_once(self):
+        barrier = markdown_section(self.read_report("report.md"), "Entropy barrier")
+        line = next(line for line in barrier.splitlines() if line.startswith("- **map-x2y**"))
+        self.assertEqual(line.count("no path of visited bins"), 1, line)
+        self.assertNotIn("Statement:", line)
+
+    def test_norm_caption_explains_step_zero(self):
+        markdown = self.read_report("report.md")
+        self.assertIn("Fixed-norm runs start at the initialization's norm at step 0", markdown)
+        self.assertIn("from step 1 on they stay on a vertical line", markdown)
+
+    def test_map_captions_describe_drawn_overlays(self):
+        markdown = self.read_report("report.md")
+        self.assertEqual(markdown.count("Black circles: the AdamW trajectories of"), 2)
+        self.assertNotIn("No AdamW trajectories are drawn", markdown)
+        self.assertIn("### steps to 95% test accuracy: hybrid against AdamW", markdown)
 
     def test_every_figure_has_a_caption(self):
         markdown = self.read_report("report.md")
@@ -201,6 +254,9 @@ class PartialDirectoryTest(unittest.TestCase):
         self.assertIn("no config.json (the part was not run)", markdown)
         self.assertIn("| map-add | sample | map | x+y | 0.5 | 32 | adamw-add | skipped |",
                       markdown)
+        self.assertIn("- **state skipped**: adamw-x2y, adamw-cubic, fixed-norm-add, ",
+                      markdown_section(markdown, "Not analysed"))
+        self.assertIn(", map-cubic (outside --only, not run).", markdown)
 
     def test_missing_optional_files_skip_overlays(self):
         fixture.write_fixture(self.temp, only=("adamw-add", "map-add"))
@@ -214,6 +270,85 @@ class PartialDirectoryTest(unittest.TestCase):
         self.assertIn("steps_to_generalize.csv not found", result.stderr)
         self.assertIn("entropy-map-add", figure_stems(self.temp))
         self.assertNotIn("advantage", figure_stems(self.temp))
+
+    def test_figures_file_exits_2(self):
+        fixture.write_fixture(self.temp, only=("adamw-add",))
+        with open(os.path.join(self.temp, "figures"), "w") as handle:
+            handle.write("not a directory\n")
+        result = run_tool(self.temp)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertIn("exists and is not a directory", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.temp, "report.md")))
+
+    def test_stale_figures_removed(self):
+        fixture.write_fixture(self.temp, only=("adamw-add",))
+        figures = os.path.join(self.temp, "figures")
+        os.makedirs(os.path.join(figures, "kept-folder.png"))
+        for name in ("entropy-map-add.png", "entropy-map-add.svg", "notes.txt"):
+            with open(os.path.join(figures, name), "w") as handle:
+                handle.write("old\n")
+        result = run_tool(self.temp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(sorted(os.listdir(figures)),
+                         ["kept-folder.png", "notes.txt", "training-adamw.png",
+                          "training-adamw.svg"])
+        self.assertNotIn("entropy-map-add", read_text(self.temp, "report.md"))
+
+    def test_skipped_adamw_part_named_in_map(self):
+        fixture.write_fixture(self.temp, only=("map-add",))
+        result = run_tool(self.temp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        markdown = read_text(self.temp, "report.md")
+        reason = "(state skipped: outside --only, not run)"
+        self.assertIn("No AdamW trajectories are drawn: the AdamW part adamw-add was not "
+                      f"analysed {reason}.", markdown)
+        self.assertNotIn("Black circles", markdown)
+        self.assertIn("- **map-add**: no value: the AdamW part adamw-add was not analysed "
+                      f"{reason}.", markdown)
+        self.assertNotIn("no low-loss ln L_train bin holds both curves", markdown)
+        self.assertIn("- **state skipped**: adamw-add, adamw-x2y, adamw-cubic,",
+                      markdown_section(markdown, "Not analysed"))
+
+    def test_failed_adamw_part_named_in_map(self):
+        fixture.write_fixture(self.temp, only=("adamw-add", "map-add"))
+
+        def fail_adamw(analysis):
+            analysis["training"] = []
+            analysis["comparisons"] = []
+            analysis["maps"][0]["advantage"] = None
+            for part in analysis["parts"]:
+                if part["name"] == "adamw-add":
+                    part["state"] = "failed"
+
+        edit_analysis(self.temp, fail_adamw)
+        # Without the compare part, `glassy analyze` writes these files with only a header.
+        for name, header in (("adamw.csv", "x_lo,x_hi,seeds,y_mean,y_se"),
+                             ("advantage.csv", "x_lo,x_hi,y_equilibrium,y_equilibrium_se,"
+                              "y_adamw,y_adamw_se,advantage,advantage_se")):
+            with open(os.path.join(self.temp, "analysis", "map-add", name), "w") as handle:
+                handle.write(header + "\n")
+        result = run_tool(self.temp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        markdown = read_text(self.temp, "report.md")
+        self.assertIn("No AdamW trajectories are drawn: the AdamW part adamw-add was not "
+                      "analysed (state failed: the run failed).", markdown)
+        self.assertIn("- **state failed**: adamw-add (the run failed).",
+                      markdown_section(markdown, "Not analysed"))
+        self.assertIn("- **map-add**: no value: the AdamW part adamw-add was not analysed "
+                      "(state failed: the run failed).", markdown)
+        self.assertIn("| adamw-add | train | adamw | x+y | 0.5 | 32 |  | failed |", markdown)
+
+    def test_hybrid_without_adamw_peer(self):
+        fixture.write_fixture(self.temp, only=("hybrid-x2y-60",))
+        result = run_tool(self.temp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("hybrid", figure_stems(self.temp))
+        markdown = read_text(self.temp, "report.md")
+        self.assertIn("### steps to 95% test accuracy: hybrid\n", markdown)
+        self.assertNotIn("hybrid against AdamW", markdown)
+        self.assertIn("No AdamW part at a hybrid's train fraction was analysed", markdown)
 
     def test_missing_metrics_skips_training_figures(self):
         fixture.write_fixture(self.temp, only=("adamw-add",))
@@ -258,6 +393,102 @@ class HelperTest(unittest.TestCase):
         plot.plt.close(figure)
         self.assertTrue(mask[1, 0])
         self.assertEqual(int(mask.sum()), 1)
+
+    def test_equilibrium_breaks_at_gaps(self):
+        directory = tempfile.mkdtemp(prefix="plot_reproduction_test_")
+        self.addCleanup(shutil.rmtree, directory)
+        os.makedirs(os.path.join(directory, "analysis", "m"))
+        # Bin centres as `glassy analyze` prints them, with rounding noise (lo -6, width 0.1).
+        x = [-5.0499999999999998, -4.9500000000000002, -4.8499999999999996, -3.0499999999999998,
+             0.35000000000000142, 0.45000000000000107]
+        with open(os.path.join(directory, "analysis", "m", "equilibrium.csv"), "w") as handle:
+            handle.write("x,visits,y_argmax,y_argmax_se,y_mean,y_mean_se,s_max\n")
+            for index, value in enumerate(x):
+                handle.write(f"{value!r},5,0.{index + 1},,0.{index + 2},,1\n")
+        entry = {"name": "m", "x": {"lo": -6.0, "width": 0.1, "bins": 80},
+                 "files": {"equilibrium": "analysis/m/equilibrium.csv"}}
+        context = data.Reproduction(directory, {"parts": []})
+        figure, ax = plot.plt.subplots()
+        plot.draw_equilibrium(ax, context, entry)
+        plot.plt.close(figure)
+        argmax_line, argmax_dots = ax.lines[0], ax.lines[1]
+        line_x = np.asarray(argmax_line.get_xdata(), dtype=float)
+        self.assertEqual(np.nonzero(np.isnan(line_x))[0].tolist(), [3, 5])
+        self.assertEqual(line_x[~np.isnan(line_x)].tolist(), x)
+        self.assertEqual(np.asarray(argmax_dots.get_xdata()).tolist(), [x[3]])
+        self.assertEqual(len(ax.lines), 4)
+
+    def test_colour_caption_names_fallback(self):
+        entry = {"name": "m", "x": {"lo": -10.0, "width": 1.0, "bins": 4}}
+        context = data.Reproduction(tempfile.gettempdir(), {"parts": [
+            {"name": "m", "config": {"beta": 300.0, "l0": -8.0}}]})
+        right_of_l0 = np.array([[np.nan], [np.nan], [np.nan], [1.0]])
+        text = plot.colour_scale_text(context, entry, right_of_l0)
+        self.assertTrue(text.startswith("all visited bins, because none lies at "
+                                        "ln L_train ≤ -8"), text)
+        both_sides = np.array([[0.0], [np.nan], [np.nan], [1.0]])
+        text = plot.colour_scale_text(context, entry, both_sides)
+        self.assertTrue(text.startswith("visited bins with ln L_train ≤ -8 "), text)
+
+    def test_advantage_without_low_bins(self):
+        self.assertNotIn("all bins", plot.ADVANTAGE_CAPTION)
+        self.assertIn("a map without such a bin has no mean there", plot.ADVANTAGE_CAPTION)
+        entry = {"name": "m", "compare": "a", "advantage": None}
+        context = data.Reproduction(tempfile.gettempdir(), {
+            "parts": [{"name": "a", "state": "done"}], "maps": [entry],
+            "training": [{"name": "a"}]})
+        self.assertEqual(plot.advantage_label(entry), "m")
+        self.assertEqual(report.advantage_findings(context), [
+            ("m", "no value (no low-loss ln L_train bin holds both curves).")])
+
+    def test_hybrid_legend_names_both_series(self):
+        never = {"steps": 1000, "seeds": [{"step_test_95": None}],
+                 "summary": {"step_test_95_mean": None}}
+        cases = [([(0.5, never, never)], ["hybrid, mean ± se",
+                                          "AdamW at the same fraction, mean ± se"]),
+                 ([(0.5, never, None)], ["hybrid, mean ± se"])]
+        for rows, expected in cases:
+            with self.subTest(peers=len(expected) - 1):
+                figure, ax = plot.plt.subplots()
+                plot.draw_hybrid_panel(ax, "x+y", rows)
+                _, labels = plot.figure_legend_entries([ax])
+                plot.plt.close(figure)
+                self.assertEqual(labels, ["seed that never reached 95%"] + expected)
+
+    def test_generalization_never_reached(self):
+        summary = {"seeds": 1, "reached_test_95": 0, "step_train_99_mean": None,
+                   "final_norm_mean": 30.0, "final_test_acc_mean": 0.1}
+        context = data.Reproduction(tempfile.gettempdir(), {"training": [
+            {"name": "t", "role": "adamw", "task": "x+y", "train_frac": 0.5,
+             "summary": summary}]})
+        [(_, text)] = report.generalization_findings(context)
+        self.assertIn("reached by 0 of 1 seed;", text)
+        self.assertIn("train accuracy ≥ 99% never reached;", text)
+        self.assertNotIn("n/a", text)
+
+    def test_findings_use_singular_counts(self):
+        one_bin = {"mean": 0.1, "se": 0.01, "bins": 1, "x_lo": -5.0, "x_hi": -4.5}
+        barrier = {"value": 1.0, "se": 0.5, "jackknife_n": 1, "statement": "s"}
+        context = data.Reproduction(tempfile.gettempdir(), {"maps": [
+            {"name": "m", "compare": "a",
+             "advantage": {"argmax": one_bin, "weighted_mean": one_bin},
+             "barrier": barrier}]})
+        [(_, advantage)] = report.advantage_findings(context)
+        self.assertIn("over 1 bin,", advantage)
+        self.assertNotIn("1 bins", advantage)
+        [(_, text)] = report.barrier_findings(context)
+        self.assertIn("over 1 leave-one-out map)", text)
+        self.assertEqual(data.plural(2, "bin"), "2 bins")
+
+    def test_steps_table_marks_unreached_train(self):
+        directory = tempfile.mkdtemp(prefix="plot_reproduction_test_")
+        self.addCleanup(shutil.rmtree, directory)
+        os.makedirs(os.path.join(directory, "analysis"))
+        with open(os.path.join(directory, "analysis", "steps_to_generalize.csv"), "w") as out:
+            out.write("part,seed,step_train_99,step_test_95,delay\nt,0,,,\n")
+        context = data.Reproduction(directory, {})
+        header, rows = report.steps_table(context)
+        self.assertEqual(rows, [["t", "0", "never", "never", "n/a"]])
 
     def test_markdown_escape(self):
         self.assertEqual(report.md_escape("ln L_train < -4 | *x*"),
