@@ -297,9 +297,9 @@ std::string plot_python() {
 }
 
 // Runs python script directory and returns its exit status, or 127 when python cannot start.
-// A stop signal sent to glassy (not only Ctrl-C, which reaches the whole process group) is
-// passed on to the child, and the child gets SIGTERM when glassy dies, so no plot tool keeps
-// writing into the directory after glassy has gone.
+// Ctrl-C reaches the whole process group, but a signal sent to glassy alone does not, so
+// glassy passes it on to the child. The child also gets SIGTERM when glassy dies, so no plot
+// tool keeps writing into the directory after glassy has gone.
 int run_python(const std::string& python, const std::string& script,
                const std::string& directory) {
   std::vector<std::string> words = {python, script, directory};

@@ -2,7 +2,8 @@
 # Installs everything glassy needs on a fresh Debian 12 machine and builds it.
 #   Debian packages: the compiler toolchain, CMake, OpenMP, fmt, CLI11, nlohmann-json, Catch2
 #   .venv/:          a Python virtual environment with numpy (tests read .npy files with it)
-#                    and matplotlib (tools/plot_map.py draws the entropy maps)
+#                    and matplotlib (tools/plot_map.py and tools/plot_reproduction.py draw
+#                    the entropy maps and the figures of glassy reproduce and analyze)
 # The CUDA backend is built where nvcc is on the PATH (the CUDA Toolkit is not installed here).
 # Usage: tools/install.sh [--no-build]
 set -euo pipefail
