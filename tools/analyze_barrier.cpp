@@ -140,7 +140,8 @@ BarrierSearch find_barrier(const WlGridConfig& config, const EntropyGrid& grid) 
   if (path.empty()) {
     search.reason = fmt::format("the memorizing and the generalizing end are not joined by "
                                 "visited bins with ln L_train < {} and zero bias that lie at "
-                                "most {} bins apart", kLowLossX, barrier_reach(config));
+                                "most {} bin{} apart", kLowLossX, barrier_reach(config),
+                                barrier_reach(config) == 1 ? "" : "s");
     return search;
   }
 

@@ -298,9 +298,10 @@ std::string barrier_statement(const WlGridConfig& config, const BarrierResult& b
   return fmt::format("no barrier is detected at this map's resolution ({}; bins {:g} x {:g}, "
                      "deposit sigma {:g} bins, so features narrower than about 2 sigma = {:g} "
                      "bins are smoothed away, and the path steps over unvisited gaps of up to "
-                     "{} bins)",
+                     "{} bin{})",
                      error, config.x.width, config.y.width / config.y_scale, config.sigma_bins,
-                     2.0 * config.sigma_bins, barrier_reach(config) - 1);
+                     2.0 * config.sigma_bins, barrier_reach(config) - 1,
+                     barrier_reach(config) == 2 ? "" : "s");
 }
 
 BarrierResult barrier_result(const WlGridConfig& config, const Replicates& rep) {

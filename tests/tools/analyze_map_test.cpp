@@ -127,7 +127,7 @@ TEST_CASE("barrier across a disconnected band is null", "[analyze][barrier]") {
   CHECK(search.path.empty());
   CHECK(search.reason ==
         "the memorizing and the generalizing end are not joined by visited bins with "
-        "ln L_train < -4 and zero bias that lie at most 1 bins apart");
+        "ln L_train < -4 and zero bias that lie at most 1 bin apart");
 }
 
 TEST_CASE("barrier without a generalizing end is null", "[analyze][barrier]") {
