@@ -55,9 +55,24 @@ std::vector<T> checked_values(const std::string& path, const NpyArray& array,
   return array.values<T>();
 }
 
+// Reads an .npy file. A file cut short or not in the .npy format raises UsageError that names
+// it and says how to get it back, instead of the reader's bare message.
+NpyArray read_npy_file(const std::string& path) {
+  try {
+    return npy_read(path);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw UsageError(fmt::format("{} cannot be read ({}); the part's run was cut or the file "
+                                 "was damaged, so remove the part's directory and run glassy "
+                                 "reproduce again with --resume to redo it",
+                                 path, error.what()));
+  }
+}
+
 template <typename T>
 std::vector<T> read_array(const std::string& path, const std::vector<int64_t>& shape) {
-  return checked_values<T>(path, npy_read(path), shape);
+  return checked_values<T>(path, read_npy_file(path), shape);
 }
 
 GridAxis axis_from_json(const nlohmann::json& axis) {
@@ -163,7 +178,7 @@ MapInput read_map_input(const std::string& part_dir) {
   {
     // The walker arrays are R times the size of the map, so the file's bytes are freed at the
     // end of this block, before the visits are read.
-    const NpyArray array = npy_read(deposits);
+    const NpyArray array = read_npy_file(deposits);
     input.walkers = array.shape.empty() ? 0 : array.shape[0];
     input.deposits =
         checked_values<double>(deposits, array, {input.walkers, shape[0], shape[1]});

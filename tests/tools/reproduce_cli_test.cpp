@@ -205,6 +205,16 @@ TEST_CASE("analyze leaves out unfinished parts and rejects cut metrics; resume r
   const CommandResult cut = run_glassy({"analyze", dir.string()}, scratch.path());
   CHECK(cut.exit_status == 2);
   CHECK_THAT(cut.standard_error, Catch::Matchers::Contains("the file was cut"));
+
+  // So is a map cut short, with a message that names the file and the fix.
+  std::ofstream(dir / "parts" / "adamw-add" / "metrics.csv") << metrics;
+  const std::string map = read_file(dir / "parts" / "map-add" / "map.npy");
+  std::ofstream(dir / "parts" / "map-add" / "map.npy") << map.substr(0, 200);
+  const CommandResult cut_map = run_glassy({"analyze", dir.string()}, scratch.path());
+  CHECK(cut_map.exit_status == 2);
+  CHECK_THAT(cut_map.standard_error,
+             Catch::Matchers::Contains("map.npy cannot be read") &&
+                 Catch::Matchers::Contains("run glassy reproduce again with --resume"));
 }
 
 }  // namespace
