@@ -56,7 +56,7 @@ std::vector<T> checked_values(const std::string& path, const NpyArray& array,
 }
 
 // Reads an .npy file. A file cut short or not in the .npy format raises UsageError that names
-// it and says how to get it back, instead of the reader's bare message.
+// it and the way to restore it, instead of the reader's bare message.
 NpyArray read_npy_file(const std::string& path) {
   try {
     return npy_read(path);
