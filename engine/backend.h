@@ -78,6 +78,9 @@ public:
 
 // Creates the backend of the given kind; throws UsageError when it is not available.
 std::unique_ptr<Backend> make_backend(BackendKind kind);
+
+// The host CPU's model name from /proc/cpuinfo, or "unknown CPU".
+std::string cpu_model_name();
 BackendKind parse_backend_kind(const std::string& name);
 
 }  // namespace glassy

@@ -22,18 +22,6 @@ namespace {
 constexpr std::size_t kAlignment = 64;
 constexpr int kMaxContext = 64;  // the attention kernel keeps one score row on the stack
 
-std::string cpu_model_name() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  }
-  return "unknown CPU";
-}
-
 class CpuBackend final : public Backend {
 public:
   BackendKind kind() const override { return BackendKind::cpu; }
@@ -133,6 +121,18 @@ private:
 };
 
 }  // namespace
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown CPU";
+}
 
 std::unique_ptr<Backend> make_backend(BackendKind kind) {
   if (kind == BackendKind::cpu) {

@@ -22,6 +22,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/backend.h"
 #include "engine/checkpoint.h"
 #include "engine/error.h"
 #include "engine/run_dir.h"
@@ -29,6 +30,7 @@
 #include "tools/analyze_command.h"
 #include "tools/progress.h"
 #include "tools/reproduce_plan.h"
+#include "tools/run_files.h"
 #include "tools/sample_command.h"
 #include "tools/signals.h"
 #include "tools/train_command.h"
@@ -114,52 +116,31 @@ StatusMap read_status(const std::string& dir, const std::vector<ReproducePart>& 
   return status;
 }
 
-std::string first_line_of(const std::string& path, const std::string& key) {
-  std::ifstream file(path);
-  std::string line;
-  while (std::getline(file, line)) {
-    if (line.rfind(key, 0) != 0) continue;
-    const std::size_t colon = line.find(':');
-    return colon == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", colon + 1));
-  }
-  return "";
-}
-
 // The machine the reproduction runs on, for the report.
 json machine_json() {
   utsname names{};
   uname(&names);
-  const std::string total = first_line_of("/proc/meminfo", "MemTotal");
-  const double memory_gib = total.empty() ? 0.0 : std::stod(total) / (1024.0 * 1024.0);
-  return {{"cpu", first_line_of("/proc/cpuinfo", "model name")},
+  const double memory_gib = total_memory_bytes() / (1024.0 * 1024.0 * 1024.0);
+  return {{"cpu", cpu_model_name()},
           {"cores", std::thread::hardware_concurrency()},
           {"memory_gib", std::round(memory_gib * 10.0) / 10.0},
           {"os", fmt::format("{} {} {}", names.sysname, names.release, names.machine)},
           {"backend", "cpu"}};
 }
 
-std::vector<std::string> split_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::stringstream stream(list);
-  std::string name;
-  while (std::getline(stream, name, ',')) {
-    if (!name.empty()) names.push_back(name);
-  }
-  return names;
-}
-
 std::string command_line(const std::vector<std::string>& args) {
   return fmt::format("glassy reproduce {}", fmt::join(args, " "));
 }
 
-// The plan recorded at the start; a resumed reproduction must ask for the same one.
+// The plan recorded at the start. A resumed reproduction must use the same preset, while its
+// --only may differ.
 json plan_json(const ReproduceSettings& s, const std::vector<ReproducePart>& parts,
                const std::vector<std::string>& args) {
   json list = json::array();
   for (const ReproducePart& part : parts) list.push_back(part_json(part));
   return {{"format", 1},
           {"preset", s.preset},
-          {"only", split_names(s.only)},
+          {"only", split_part_names(s.only)},
           {"glassy_version", glassy_version()},
           {"command", command_line(args)},
           {"machine", machine_json()},
@@ -174,7 +155,7 @@ void check_same_plan(const ReproduceSettings& s, const json& recorded) {
                  s.out);
   const std::string preset = recorded.value("preset", "");
   GLASSY_REQUIRE(preset == s.preset,
-                 "{} holds a reproduction made with --preset {}; resume it with --preset {}, or "
+                 "{} contains a reproduction made with --preset {}; resume it with --preset {}, or "
                  "choose another --out for --preset {}",
                  s.out, preset, preset, s.preset);
   const std::string version = recorded.value("glassy_version", "");
@@ -330,7 +311,7 @@ RunDirectory open_reproduction(const ReproduceSettings& s, const std::vector<Rep
   }
   if (!s.resume) {
     GLASSY_REQUIRE(!fs::is_regular_file(plan_path),
-                   "--out {} already holds a reproduction; continue it with --resume or choose "
+                   "--out {} already contains a reproduction; continue it with --resume or choose "
                    "another --out", s.out);
   }
   RunDirectory dir = RunDirectory::create(s.out, "--out");
@@ -342,13 +323,7 @@ ReproduceSettings parse_reproduce_settings(const std::vector<std::string>& args)
   ReproduceSettings s;
   CLI::App app("glassy reproduce");
   add_reproduce_options(app, s);
-  // The shared flag parser reads "--flag value" pairs, so the switches get an explicit value.
-  std::vector<std::string> pairs;
-  for (const std::string& arg : args) {
-    const bool switch_flag = arg == "--resume" || arg == "--dry-run" || arg == "--no-figures";
-    pairs.push_back(switch_flag ? arg + "=true" : arg);
-  }
-  parse_known_flags(pairs, app, "reproduce");
+  parse_known_flags(args, app, "reproduce");
   GLASSY_REQUIRE(!s.preset.empty(), "--preset is required: one of {}",
                  fmt::join(reproduce_preset_names(), ", "));
   GLASSY_REQUIRE(s.threads >= 0, "--threads must be 0 (all cores) or more, got {}", s.threads);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -283,16 +284,21 @@ std::vector<ReproducePart> reproduce_plan(const std::string& preset) {
   return parts;
 }
 
+std::vector<std::string> split_part_names(const std::string& list) {
+  std::vector<std::string> names;
+  std::stringstream stream(list);
+  std::string name;
+  while (std::getline(stream, name, ',')) {
+    if (!name.empty()) names.push_back(name);
+  }
+  return names;
+}
+
 std::vector<ReproducePart> select_parts(const std::vector<ReproducePart>& parts,
                                         const std::string& only) {
   if (only.empty()) return parts;
-  std::set<std::string> requested;
-  std::size_t start = 0;
-  while (start <= only.size()) {
-    const std::size_t comma = std::min(only.find(',', start), only.size());
-    if (comma > start) requested.insert(only.substr(start, comma - start));
-    start = comma + 1;
-  }
+  const std::vector<std::string> names_given = split_part_names(only);
+  const std::set<std::string> requested(names_given.begin(), names_given.end());
   std::set<std::string> known;
   std::vector<ReproducePart> chosen;
   for (const ReproducePart& part : parts) {

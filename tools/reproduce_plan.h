@@ -44,6 +44,9 @@ std::string reproduce_preset_help();
 // The parts of a preset, in the order they run. Throws UsageError for an unknown preset.
 std::vector<ReproducePart> reproduce_plan(const std::string& preset);
 
+// Splits a comma-separated list of part names or roles, dropping empty entries.
+std::vector<std::string> split_part_names(const std::string& list);
+
 // Keeps the parts named in `only` (comma-separated names or roles), in plan order. Throws
 // UsageError naming the unknown entries and listing the allowed ones.
 std::vector<ReproducePart> select_parts(const std::vector<ReproducePart>& parts,

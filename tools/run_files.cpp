@@ -42,14 +42,23 @@ void add_run_metadata(nlohmann::json& config, const ParameterLayout& layout, con
   config["glassy_version"] = glassy_version();
 }
 
-double available_memory_bytes() {
+namespace {
+
+// The value of one /proc/meminfo line (key with its colon, e.g. "MemTotal:") in bytes, or 0.
+double meminfo_bytes(const std::string& requested_key) {
   std::ifstream meminfo("/proc/meminfo");
   std::string key, unit;
   double kilobytes = 0.0;
   while (meminfo >> key >> kilobytes >> unit) {
-    if (key == "MemAvailable:") return kilobytes * 1024.0;
+    if (key == requested_key) return kilobytes * 1024.0;
   }
   return 0.0;
 }
+
+}  // namespace
+
+double available_memory_bytes() { return meminfo_bytes("MemAvailable:"); }
+
+double total_memory_bytes() { return meminfo_bytes("MemTotal:"); }
 
 }  // namespace glassy

@@ -25,4 +25,7 @@ void add_run_metadata(nlohmann::json& config, const ParameterLayout& layout, con
 // The bytes of memory available to new allocations, from /proc/meminfo, or 0 when unknown.
 double available_memory_bytes();
 
+// The machine's total memory in bytes, from /proc/meminfo, or 0 when unknown.
+double total_memory_bytes();
+
 }  // namespace glassy

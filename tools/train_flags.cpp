@@ -138,7 +138,10 @@ void check_known_flags(const std::vector<std::string>& args, CLI::App& app,
     const bool known = name == "help" || name == "config" || name == "resume" ||
                        std::find(keys.begin(), keys.end(), name) != keys.end();
     if (known) {
-      if (equals == std::string::npos) ++i;
+      // A switch (CLI11's add_flag) takes no value, so the next argument is a flag of its own.
+      const CLI::Option* option = app.get_option_no_throw("--" + name);
+      const bool takes_value = option == nullptr || option->get_items_expected_max() != 0;
+      if (equals == std::string::npos && takes_value) ++i;
       continue;
     }
     if (first_unknown.empty() && !name.empty()) first_unknown = name;
