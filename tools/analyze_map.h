@@ -84,9 +84,9 @@ struct BarrierSearch {
 
 BarrierSearch find_barrier(const WlGridConfig& config, const EntropyGrid& grid);
 
-// The longest step of a barrier path in bins: the deposit width sigma rounded up, because a
-// deposit reaches that far and a gap of unvisited bins below the map's resolution should not
-// split it.
+// Returns the maximum step of a barrier path in bins: the deposit width sigma rounded up. A
+// deposit reaches that far, so a gap of unvisited bins below the map's resolution does not
+// split the path.
 int barrier_reach(const WlGridConfig& config);
 
 // A test-accuracy trajectory point of one AdamW replica.
@@ -141,8 +141,8 @@ struct AdvantageSummary {
 };
 
 // The barrier with its walker-jackknife error. The error needs at least half of the R
-// leave-one-out maps, and at least 2, to join the two ends: when fewer do, the path hangs on a
-// few walkers and the spread of the others says nothing about B, so se stays NaN.
+// leave-one-out maps, and at least 2, to join the two ends. When fewer do, the path rests on a
+// few walkers and the spread of the others tells nothing about B, so se stays NaN.
 struct BarrierResult {
   BarrierSearch search;  // on the full map
   double se = NAN;

@@ -141,7 +141,7 @@ TEST_CASE("barrier without a generalizing end is null", "[analyze][barrier]") {
 
 TEST_CASE("barrier ends and path stay where the bias is zero", "[analyze][barrier]") {
   // Columns at x = -9.5 ... -4.5 with the bias 100 (x + 7)^2 above L0 = -7, so columns 3-5
-  // (x -6.5, -5.5, -4.5) carry the bias. Column 4 holds the largest S below accuracy 0.5
+  // (x -6.5, -5.5, -4.5) carry the bias. Column 4 contains the largest S below accuracy 0.5
   // (S 900, mostly bias), which must not become the memorizing end. In columns 0-2 the
   // memorizing end is S 5 at accuracy 0.05 and the path dips to S 2.
   WlGridConfig grid = small_grid(6);

@@ -189,7 +189,7 @@ TEST_CASE("analyze leaves out unfinished parts and rejects cut metrics; resume r
   CHECK(analyzed_training() == std::vector<std::string>{"adamw-add", "adamw-x3"});
 
   // --resume finishes the interrupted part from its checkpoint, and reruns a part whose
-  // directory is gone although status.json says it is done.
+  // directory is gone although status.json records it as done.
   fs::remove_all(dir / "parts" / "adamw-x3");
   const CommandResult resumed = run_glassy(concat(args, {"--resume"}), scratch.path());
   INFO(resumed.standard_error);

@@ -1,4 +1,4 @@
-// The glassy command-line tool. Subcommands:
+// The glassy command-line tool and its subcommands.
 //   glassy train      AdamW or SGD training of many transformer replicas (grokking)
 //   glassy sample     Wang-Landau molecular dynamics of many walkers (entropy maps)
 //   glassy reproduce  the study's experiment set, its analysis and a report
